@@ -32,7 +32,16 @@ const (
 	VarConfidence = "confidence" // number: the confidence of that intent
 	VarEvent      = "event"      // object: the data of the event that started the flow
 	VarNow        = "now"        // date: the current time in the bot's time zone
+	// VarSuggestions holds, in the fallback flow, the likeliest intents as
+	// buttons: a list of {label, value}; pressing one starts its flow.
+	VarSuggestions = "suggestions"
+	// VarResumed holds, in the resume flow, the title of the flow the
+	// conversation goes back to ("tu cambio de talla").
+	VarResumed = "resumed"
 )
+
+// ChoiceType is the type of a computed button: {label, value}.
+var ChoiceType = ObjectOf(map[string]*Type{"label": String, "value": String})
 
 // UserType is the type of the VarUser builtin.
 var UserType = ObjectOf(map[string]*Type{
@@ -44,14 +53,16 @@ var UserType = ObjectOf(map[string]*Type{
 // Builtins returns a fresh Env holding the names every expression can read.
 func Builtins() Env {
 	return Env{
-		VarUser:       UserType,
-		VarLang:       String,
-		VarChannel:    String,
-		VarText:       String,
-		VarIntent:     String,
-		VarConfidence: Number,
-		VarEvent:      ObjectOf(nil),
-		VarNow:        Date,
+		VarUser:        UserType,
+		VarLang:        String,
+		VarChannel:     String,
+		VarText:        String,
+		VarIntent:      String,
+		VarConfidence:  Number,
+		VarEvent:       ObjectOf(nil),
+		VarNow:         Date,
+		VarSuggestions: ListOf(ChoiceType),
+		VarResumed:     String,
 	}
 }
 

@@ -1,0 +1,204 @@
+package classify
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+)
+
+// modelMagic starts a serialised model; bump the version whenever the
+// features or the format change, so that cached models are retrained.
+const (
+	modelMagic   = "charla-nlu-model"
+	modelVersion = 1
+)
+
+// Version identifies the classifier code: cache keys include it.
+const Version = modelVersion
+
+// MarshalBinary encodes the model. The encoding is deterministic: the same
+// model gives the same bytes.
+func (m *Model) MarshalBinary() ([]byte, error) {
+	var buf bytes.Buffer
+	w := &writer{w: bufio.NewWriter(&buf)}
+	w.str(modelMagic)
+	w.u64(modelVersion)
+	c := m.Config
+	w.str(c.Lang)
+	w.f64(c.C)
+	w.u64(uint64(c.CharMin))
+	w.u64(uint64(c.CharMax))
+	w.f64(c.CharWeight)
+	w.bool(c.NoBigrams)
+	w.bool(c.NoSpell)
+	w.u64(uint64(c.MinDF))
+	w.u64(uint64(c.MaxIter))
+	w.u64(c.Seed)
+	w.f64(m.Temperature)
+	w.f64(m.Threshold)
+	w.u64(uint64(len(m.Classes)))
+	for _, s := range m.Classes {
+		w.str(s)
+	}
+	keys := make([]uint64, m.nFeat)
+	for h, i := range m.vec.index {
+		keys[i] = h
+	}
+	w.u64(uint64(m.nFeat))
+	w.any(keys)
+	w.any(m.vec.idf)
+	w.any(m.vec.block)
+	w.any(m.w)
+	words := make([]string, 0, len(m.spellW))
+	for k := range m.spellW {
+		words = append(words, k)
+	}
+	sort.Strings(words)
+	w.u64(uint64(len(words)))
+	for _, k := range words {
+		w.str(k)
+		w.str(m.spellW[k])
+		w.u64(uint64(m.spellN[k]))
+	}
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	return buf.Bytes(), w.err
+}
+
+// UnmarshalBinary decodes a model encoded by MarshalBinary.
+func (m *Model) UnmarshalBinary(data []byte) error {
+	r := &reader{r: bytes.NewReader(data)}
+	if r.str() != modelMagic {
+		return errors.New("classify: not a model")
+	}
+	if v := r.u64(); v != modelVersion {
+		return fmt.Errorf("classify: model version %d, want %d", v, modelVersion)
+	}
+	var c Config
+	c.Lang = r.str()
+	c.C = r.f64()
+	c.CharMin = int(r.u64())
+	c.CharMax = int(r.u64())
+	c.CharWeight = r.f64()
+	c.NoBigrams = r.bool()
+	c.NoSpell = r.bool()
+	c.MinDF = int(r.u64())
+	c.MaxIter = int(r.u64())
+	c.Seed = r.u64()
+	*m = Model{Config: c}
+	m.Temperature = r.f64()
+	m.Threshold = r.f64()
+	nc := r.count(1 << 20)
+	for range nc {
+		m.Classes = append(m.Classes, r.str())
+	}
+	m.oos = slices.Index(m.Classes, OOS)
+	m.nFeat = r.count(1 << 28)
+	if r.err == nil && nc*(m.nFeat+1) > len(data) {
+		r.err = io.ErrUnexpectedEOF
+	}
+	if r.err != nil {
+		return fmt.Errorf("classify: bad model: %w", r.err)
+	}
+	keys := make([]uint64, m.nFeat)
+	v := &vectorizer{idf: make([]float32, m.nFeat), block: make([]uint8, m.nFeat), charWeight: float32(c.CharWeight)}
+	m.w = make([]float32, (m.nFeat+1)*nc)
+	r.any(keys)
+	r.any(v.idf)
+	r.any(v.block)
+	r.any(m.w)
+	v.index = make(map[uint64]int32, m.nFeat)
+	for i, h := range keys {
+		v.index[h] = int32(i)
+	}
+	m.vec = v
+	m.ext = extractor{lang: c.Lang, charMin: c.CharMin, charMax: c.CharMax, bigrams: !c.NoBigrams}
+	nw := r.count(1 << 24)
+	if nw > 0 || !c.NoSpell {
+		m.spellW, m.spellN = make(map[string]string, nw), make(map[string]int, nw)
+		for range nw {
+			k := r.str()
+			m.spellW[k] = r.str()
+			m.spellN[k] = int(r.u64())
+		}
+	}
+	if r.err != nil {
+		return fmt.Errorf("classify: bad model: %w", r.err)
+	}
+	if !c.NoSpell {
+		m.ext.fix = newSpeller(m.spellW, m.spellN)
+	}
+	return nil
+}
+
+type writer struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (w *writer) any(v any) {
+	if w.err == nil {
+		w.err = binary.Write(w.w, binary.LittleEndian, v)
+	}
+}
+func (w *writer) u64(v uint64)  { w.any(v) }
+func (w *writer) f64(v float64) { w.u64(math.Float64bits(v)) }
+func (w *writer) bool(b bool) {
+	if b {
+		w.u64(1)
+	} else {
+		w.u64(0)
+	}
+}
+func (w *writer) str(s string) {
+	w.u64(uint64(len(s)))
+	if w.err == nil {
+		_, w.err = w.w.WriteString(s)
+	}
+}
+
+type reader struct {
+	r   *bytes.Reader
+	err error
+}
+
+func (r *reader) any(v any) {
+	if r.err == nil {
+		r.err = binary.Read(r.r, binary.LittleEndian, v)
+	}
+}
+func (r *reader) u64() uint64 {
+	var v uint64
+	r.any(&v)
+	return v
+}
+func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
+func (r *reader) bool() bool   { return r.u64() != 0 }
+func (r *reader) count(limit int) int {
+	n := r.u64()
+	if n > uint64(limit) || n > uint64(r.r.Len()) {
+		if r.err == nil {
+			r.err = fmt.Errorf("count %d out of range", n)
+		}
+		return 0
+	}
+	return int(n)
+}
+func (r *reader) str() string {
+	n := r.count(1 << 20)
+	if r.err != nil {
+		return ""
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r.r, b); err != nil {
+		r.err = err
+	}
+	return string(b)
+}

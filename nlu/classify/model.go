@@ -1,0 +1,231 @@
+// Package classify is charla's intent classifier: a linear model over word
+// and character n-gram features of normalised chat text, trained in
+// process, deterministic, with calibrated confidences.
+package classify
+
+import (
+	"cmp"
+	"errors"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/charlabot/charla/nlu/normalize"
+)
+
+// OOS is the label of out-of-scope examples.
+const OOS = "oos"
+
+// Example is a labelled text.
+type Example struct {
+	Text   string `json:"text"`
+	Intent string `json:"intent"`
+}
+
+// Config holds the hyper-parameters. The zero value takes the defaults of
+// [DefaultConfig] field by field.
+type Config struct {
+	Lang       string  // "es", "en" (normalisation rules and stemmer)
+	C          float64 // SVM regularisation: larger fits the training data harder
+	CharMin    int     // shortest character n-gram
+	CharMax    int     // longest character n-gram (0: none)
+	CharWeight float64 // weight of the character block against the word block
+	NoBigrams  bool    // leave out word bigrams
+	NoSpell    bool    // do not correct unknown words to known ones
+	MinDF      int     // drop features seen in fewer training examples
+	MaxIter    int     // passes of the SVM solver
+	Seed       uint64
+}
+
+// DefaultConfig is the configuration chosen on the validation splits (see
+// docs/nlu.md).
+var DefaultConfig = Config{C: 1, CharMin: 2, CharMax: 5, CharWeight: 1, MinDF: 1, MaxIter: 100, Seed: 1}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig
+	if c.C == 0 {
+		c.C = d.C
+	}
+	if c.CharMin == 0 {
+		c.CharMin = d.CharMin
+	}
+	if c.CharMax == 0 {
+		c.CharMax = d.CharMax
+	}
+	if c.CharMax < 0 {
+		c.CharMax = 0
+	}
+	if c.CharWeight == 0 {
+		c.CharWeight = d.CharWeight
+	}
+	if c.MinDF == 0 {
+		c.MinDF = d.MinDF
+	}
+	if c.MaxIter == 0 {
+		c.MaxIter = d.MaxIter
+	}
+	if c.Seed == 0 {
+		c.Seed = d.Seed
+	}
+	return c
+}
+
+// Model is a trained classifier. It is safe for concurrent use.
+type Model struct {
+	Config  Config
+	Classes []string // sorted; may include OOS
+	// Temperature scales the decision values before the softmax; chosen to
+	// minimise the log-loss on held-out data.
+	Temperature float64
+	// Threshold is the out-of-scope cut-off on the top confidence chosen on
+	// held-out data that had out-of-scope examples (0: none chosen).
+	Threshold float64
+
+	ext    extractor
+	vec    *vectorizer
+	w      []float32 // feature-major: w[f*len(Classes)+k]; the last row is the bias
+	oos    int       // index of OOS in Classes, or -1
+	nFeat  int
+	spellW map[string]string // known folded words → stems (serialised)
+	spellN map[string]int
+}
+
+// Score is a class and its probability.
+type Score struct {
+	Intent     string
+	Confidence float64
+}
+
+// ErrNoData is returned when there is nothing to learn from.
+var ErrNoData = errors.New("classify: no training examples")
+
+// Fit trains a model on examples with temperature 1 and no threshold; see
+// [Train] for a calibrated one.
+func Fit(examples []Example, cfg Config) (*Model, error) {
+	cfg = cfg.withDefaults()
+	classes := labels(examples)
+	if len(classes) == 0 {
+		return nil, ErrNoData
+	}
+	m := &Model{Config: cfg, Classes: classes, Temperature: 1, oos: slices.Index(classes, OOS)}
+	m.ext = extractor{lang: cfg.Lang, charMin: cfg.CharMin, charMax: cfg.CharMax, bigrams: !cfg.NoBigrams}
+	if !cfg.NoSpell {
+		m.spellW, m.spellN = knownWords(examples, cfg.Lang)
+		m.ext.fix = newSpeller(m.spellW, m.spellN)
+	}
+	sets := make([]featureSet, len(examples))
+	for i, ex := range examples {
+		sets[i] = m.ext.extract(ex.Text)
+	}
+	m.vec = buildVectorizer(sets, cfg.MinDF, cfg.CharWeight)
+	m.nFeat = len(m.vec.idf)
+	X := make([]sparse, len(examples))
+	y := make([]int32, len(examples))
+	for i, ex := range examples {
+		X[i] = m.vec.vectorize(sets[i])
+		y[i] = int32(sort.SearchStrings(classes, ex.Intent))
+	}
+	if len(classes) == 1 {
+		m.w = make([]float32, (m.nFeat+1)*1)
+		m.w[m.nFeat] = 1
+		return m, nil
+	}
+	perClass := trainOVR(X, y, m.nFeat, len(classes), cfg.C, cfg.MaxIter, cfg.Seed)
+	nc := len(classes)
+	m.w = make([]float32, (m.nFeat+1)*nc)
+	for k, wk := range perClass {
+		for f, v := range wk {
+			m.w[f*nc+k] = v
+		}
+	}
+	return m, nil
+}
+
+func labels(examples []Example) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ex := range examples {
+		if ex.Intent != "" && !seen[ex.Intent] {
+			seen[ex.Intent] = true
+			out = append(out, ex.Intent)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func knownWords(examples []Example, lang string) (map[string]string, map[string]int) {
+	stems, count := map[string]string{}, map[string]int{}
+	for _, ex := range examples {
+		for _, t := range normalize.Tokens(ex.Text, lang) {
+			if t.Kind == normalize.Word {
+				stems[t.Fold] = t.Stem
+				count[t.Fold]++
+			}
+		}
+	}
+	return stems, count
+}
+
+// Decision returns the raw decision value of every class for text, in the
+// order of m.Classes.
+func (m *Model) Decision(text string) []float64 {
+	x := m.vec.vectorize(m.ext.extract(text))
+	nc := len(m.Classes)
+	out := make([]float64, nc)
+	b := m.w[m.nFeat*nc : (m.nFeat+1)*nc]
+	for k := range out {
+		out[k] = float64(b[k])
+	}
+	for j, f := range x.idx {
+		v := float64(x.val[j])
+		row := m.w[int(f)*nc : int(f+1)*nc]
+		for k, wk := range row {
+			out[k] += v * float64(wk)
+		}
+	}
+	return out
+}
+
+// Probabilities turns decision values into calibrated probabilities.
+func (m *Model) Probabilities(dec []float64) []float64 {
+	return softmax(dec, m.Temperature)
+}
+
+func softmax(dec []float64, t float64) []float64 {
+	p := make([]float64, len(dec))
+	mx := math.Inf(-1)
+	for _, d := range dec {
+		mx = max(mx, d)
+	}
+	sum := 0.0
+	for k, d := range dec {
+		p[k] = math.Exp((d - mx) * t)
+		sum += p[k]
+	}
+	for k := range p {
+		p[k] /= sum
+	}
+	return p
+}
+
+// Predict returns every class with its calibrated probability, most likely
+// first.
+func (m *Model) Predict(text string) []Score {
+	p := m.Probabilities(m.Decision(text))
+	out := make([]Score, len(p))
+	for k, v := range p {
+		out[k] = Score{m.Classes[k], v}
+	}
+	slices.SortStableFunc(out, func(a, b Score) int { return cmp.Compare(b.Confidence, a.Confidence) })
+	return out
+}
+
+// Intents returns the classes, in the order of [Model.Confidences].
+func (m *Model) Intents() []string { return m.Classes }
+
+// Confidences returns the calibrated probability of every class for text.
+func (m *Model) Confidences(text string) []float64 { return m.Probabilities(m.Decision(text)) }
+
+// Features returns the number of features the model knows.
+func (m *Model) Features() int { return m.nFeat }

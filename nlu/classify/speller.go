@@ -1,0 +1,115 @@
+package classify
+
+import (
+	"sort"
+	"unicode/utf8"
+)
+
+// speller corrects a word the model has never seen to a known word one
+// edit away (a letter missing, extra, wrong or two letters swapped), the
+// commonest such word winning: "tala" → "talla", "pedio" → "pedido". It
+// indexes the single-letter deletions of every known word (symmetric
+// delete), so a look-up costs a few map probes.
+type speller struct {
+	stems   map[string]string   // known folded word → its stem
+	count   map[string]int      // known folded word → occurrences
+	deletes map[string][]string // deletion of a known word → known words
+	minLen  int
+}
+
+func newSpeller(words map[string]string, count map[string]int) *speller {
+	s := &speller{stems: words, count: count, deletes: map[string][]string{}, minLen: 4}
+	keys := make([]string, 0, len(words))
+	for w := range words {
+		keys = append(keys, w)
+	}
+	sort.Strings(keys)
+	for _, w := range keys {
+		if utf8.RuneCountInString(w) < s.minLen {
+			continue
+		}
+		for _, d := range deletions(w) {
+			s.deletes[d] = appendUnique(s.deletes[d], w)
+		}
+	}
+	return s
+}
+
+func appendUnique(l []string, w string) []string {
+	for _, x := range l {
+		if x == w {
+			return l
+		}
+	}
+	return append(l, w)
+}
+
+func deletions(w string) []string {
+	rs := []rune(w)
+	out := make([]string, 0, len(rs))
+	for i := range rs {
+		out = append(out, string(rs[:i])+string(rs[i+1:]))
+	}
+	return out
+}
+
+// correct returns the stem of the known word closest to the unknown
+// folded word w, or false when w is known, short, or has no neighbour.
+func (s *speller) correct(w string) (string, bool) {
+	if _, ok := s.stems[w]; ok || utf8.RuneCountInString(w) < s.minLen {
+		return "", false
+	}
+	best, bestN := "", 0
+	consider := func(c string) {
+		if _, ok := s.stems[c]; !ok || !withinOne(w, c) {
+			return
+		}
+		n := s.count[c]
+		if n > bestN || (n == bestN && c < best) {
+			best, bestN = c, n
+		}
+	}
+	for _, c := range s.deletes[w] { // w lacks a letter
+		consider(c)
+	}
+	for _, d := range deletions(w) {
+		consider(d) // w has an extra letter
+		for _, c := range s.deletes[d] {
+			consider(c) // a wrong letter, or two swapped
+		}
+	}
+	if bestN == 0 {
+		return "", false
+	}
+	return s.stems[best], true
+}
+
+// withinOne reports whether a and b are at most one edit apart, counting a
+// swap of adjacent letters as one edit.
+func withinOne(a, b string) bool {
+	x, y := []rune(a), []rune(b)
+	if len(x) < len(y) {
+		x, y = y, x
+	}
+	switch len(x) - len(y) {
+	case 0:
+		diff := -1
+		for i := range x {
+			if x[i] != y[i] {
+				if diff >= 0 {
+					// a swap of adjacent letters
+					return i == diff+1 && x[diff] == y[i] && x[i] == y[diff] && string(x[i+1:]) == string(y[i+1:])
+				}
+				diff = i
+			}
+		}
+		return true
+	case 1:
+		i := 0
+		for i < len(y) && x[i] == y[i] {
+			i++
+		}
+		return string(x[i+1:]) == string(y[i:])
+	}
+	return false
+}

@@ -1,0 +1,324 @@
+// Package entity finds entities in chat text: the built-in ones (numbers in
+// digits and words, money, e-mail, phone, dates relative to now, order
+// ids, shoe and clothing sizes, yes/no) and the designer's regular
+// expressions and lookup lists (with synonyms and typo tolerance). Values
+// are canonical; offsets count Unicode code points of the original text.
+package entity
+
+import (
+	"cmp"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/nlu/normalize"
+)
+
+// DefaultOrderPattern is the shape of an order id when the bot sets none.
+const DefaultOrderPattern = `[A-Z]\d{4}`
+
+// Options configure an [Extractor].
+type Options struct {
+	// OrderPattern is the regular expression of an order id, without "#"
+	// (default [DefaultOrderPattern]); it is matched ignoring case.
+	OrderPattern string
+	// Currency is the ISO code that "$" and "pesos" stand for (default
+	// "USD"; "pesos" is read as this currency only when it is a peso).
+	Currency string
+}
+
+// Extractor finds entities. Build one with [New]; it is safe for
+// concurrent use.
+type Extractor struct {
+	lang     string
+	order    *regexp.Regexp
+	currency string
+	custom   []*engine.EntityData
+	lookups  []*lookup
+}
+
+// New returns an extractor for texts in lang ("es", "en"; "" reads both)
+// with the designer's entities.
+func New(lang string, custom []*engine.EntityData, opt Options) (*Extractor, error) {
+	p := opt.OrderPattern
+	if p == "" {
+		p = DefaultOrderPattern
+	}
+	order, err := regexp.Compile(`(?i)(?:^|[^\pL\pN])#?\s?(` + p + `)(?:$|[^\pL\pN])`)
+	if err != nil {
+		return nil, engine.Errorf(engine.EInvalid, "order id pattern: %v", err)
+	}
+	x := &Extractor{lang: lang, order: order, currency: cmp.Or(strings.ToUpper(opt.Currency), "USD")}
+	for _, e := range custom {
+		if e == nil {
+			continue
+		}
+		if e.Pattern != nil {
+			x.custom = append(x.custom, e)
+		}
+		if len(e.Values) > 0 {
+			x.lookups = append(x.lookups, newLookup(e))
+		}
+	}
+	return x, nil
+}
+
+// text is a message prepared for matching: its original runes, their
+// folded lower-case form (one rune each), and the folded form's words.
+type text struct {
+	orig  []rune
+	fold  []rune
+	fs    string // string(fold)
+	byteR []int  // rune index of each byte offset of fs
+	words []word
+}
+
+func prepare(s string) *text {
+	t := &text{orig: []rune(s)}
+	t.fold = normalize.FoldRunes(s)
+	t.fs = string(t.fold)
+	t.byteR = make([]int, len(t.fs)+1)
+	ri := 0
+	for bi, r := range t.fs {
+		for k := range utf8.RuneLen(r) {
+			t.byteR[bi+k] = ri
+		}
+		ri++
+	}
+	t.byteR[len(t.fs)] = ri
+	// words: letters and digits; a hyphen inside a word splits it
+	for i := 0; i < len(t.fold); {
+		if !isWordRune(t.fold[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(t.fold) && isWordRune(t.fold[j]) {
+			j++
+		}
+		t.words = append(t.words, word{string(t.fold[i:j]), i, j})
+		i = j
+	}
+	return t
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// runeSpan converts a byte span of fs into a rune span.
+func (t *text) runeSpan(b0, b1 int) (int, int) {
+	return t.byteR[b0], t.byteR[b1]
+}
+
+func (t *text) entity(name string, v any, start, end int) engine.Entity {
+	return engine.Entity{Entity: name, Value: v, Text: string(t.orig[start:end]), Start: start, End: end}
+}
+
+// Extract returns the entities of s, sorted by position. now anchors
+// relative dates; expect names the entities the pending question takes,
+// so that a bare "43" is a size when the bot asked for one.
+func (x *Extractor) Extract(s string, now time.Time, expect []string) []engine.Entity {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	const maxLen = 4096 // longer messages are read by their first runes
+	if len(s) > maxLen*4 || len([]rune(s)) > maxLen {
+		s = string([]rune(s)[:min(len([]rune(s)), maxLen)])
+	}
+	t := prepare(s)
+	var out []engine.Entity
+	out = append(out, x.emails(t)...)
+	taken := spans(out)
+	orders := x.orderIDs(t, taken)
+	out = append(out, orders...)
+	taken = spans(out)
+	out = append(out, x.phones(t, taken)...)
+	taken = spans(out)
+	out = append(out, x.dates(t, now, taken)...)
+	taken = spans(out)
+	nums := x.numbers(t, taken)
+	out = append(out, nums...)
+	out = append(out, x.money(t, nums, taken)...)
+	out = append(out, x.sizes(t, nums, slices.Contains(expect, engine.EntitySize))...)
+	out = append(out, x.booleans(t, slices.Contains(expect, engine.EntityBoolean))...)
+	for _, e := range x.custom {
+		for _, m := range e.Pattern.FindAllStringSubmatchIndex(string(t.orig), -1) {
+			b0, b1 := m[0], m[1]
+			if len(m) >= 4 && m[2] >= 0 {
+				b0, b1 = m[2], m[3]
+			}
+			origS := string(t.orig)
+			r0 := len([]rune(origS[:b0]))
+			r1 := r0 + len([]rune(origS[b0:b1]))
+			out = append(out, t.entity(e.Name, origS[b0:b1], r0, r1))
+		}
+	}
+	for _, l := range x.lookups {
+		out = append(out, l.find(t)...)
+	}
+	slices.SortStableFunc(out, func(a, b engine.Entity) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(b.End, a.End), cmp.Compare(a.Entity, b.Entity))
+	})
+	return out
+}
+
+type span struct{ start, end int }
+
+func spans(es []engine.Entity) []span {
+	out := make([]span, len(es))
+	for i, e := range es {
+		out[i] = span{e.Start, e.End}
+	}
+	return out
+}
+
+func overlaps(taken []span, s, e int) bool {
+	for _, t := range taken {
+		if s < t.end && t.start < e {
+			return true
+		}
+	}
+	return false
+}
+
+var emailRe = regexp.MustCompile(`[\pL\pN._%+\-]+@[\pL\pN\-]+(?:\.[\pL\pN\-]+)*\.\pL{2,}`)
+
+func (x *Extractor) emails(t *text) []engine.Entity {
+	var out []engine.Entity
+	for _, m := range emailRe.FindAllStringIndex(t.fs, -1) {
+		s, e := t.runeSpan(m[0], m[1])
+		out = append(out, t.entity(engine.EntityEmail, strings.ToLower(string(t.orig[s:e])), s, e))
+	}
+	return out
+}
+
+func (x *Extractor) orderIDs(t *text, taken []span) []engine.Entity {
+	var out []engine.Entity
+	orig := string(t.orig)
+	for _, m := range x.order.FindAllStringSubmatchIndex(orig, -1) {
+		r0 := len([]rune(orig[:m[2]]))
+		r1 := r0 + len([]rune(orig[m[2]:m[3]]))
+		if overlaps(taken, r0, r1) {
+			continue
+		}
+		s := r0
+		if s > 0 && t.orig[s-1] == '#' {
+			s--
+		} else if s > 1 && t.orig[s-1] == ' ' && t.orig[s-2] == '#' {
+			s -= 2
+		}
+		out = append(out, t.entity(engine.EntityOrderID, strings.ToUpper(orig[m[2]:m[3]]), s, r1))
+	}
+	return out
+}
+
+var phoneRe = regexp.MustCompile(`(?:\+\s?)?\(?\d[\d\s().\-]{5,}\d`)
+
+func (x *Extractor) phones(t *text, taken []span) []engine.Entity {
+	var out []engine.Entity
+	for _, m := range phoneRe.FindAllStringIndex(t.fs, -1) {
+		raw := t.fs[m[0]:m[1]]
+		digits := 0
+		var b strings.Builder
+		if strings.HasPrefix(raw, "+") {
+			b.WriteByte('+')
+		}
+		for _, r := range raw {
+			if r >= '0' && r <= '9' {
+				digits++
+				b.WriteRune(r)
+			}
+		}
+		// a phone has 7 to 15 digits and is not a formatted amount
+		if digits < 7 || digits > 15 || looksLikeAmount(raw) {
+			continue
+		}
+		s, e := t.runeSpan(m[0], m[1])
+		if overlaps(taken, s, e) || (s > 0 && (t.fold[s-1] == '$' || unicode.IsLetter(t.fold[s-1]))) {
+			continue
+		}
+		out = append(out, t.entity(engine.EntityPhone, b.String(), s, e))
+	}
+	return out
+}
+
+// looksLikeAmount reports a digit string grouped in thousands ("1.500.000").
+var amountRe = regexp.MustCompile(`^\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?$`)
+
+func looksLikeAmount(s string) bool { return amountRe.MatchString(strings.TrimSpace(s)) }
+
+var digitsRe = regexp.MustCompile(`-?\d+(?:[.,]\d+)*`)
+
+// numbers finds numbers in digits and in words.
+func (x *Extractor) numbers(t *text, taken []span) []engine.Entity {
+	var out []engine.Entity
+	for _, m := range digitsRe.FindAllStringIndex(t.fs, -1) {
+		s, e := t.runeSpan(m[0], m[1])
+		// not inside a word ("a1002", "2x1") and not taken by an id, phone, date
+		if overlaps(taken, s, e) || (s > 0 && unicode.IsLetter(t.fold[s-1])) || (e < len(t.fold) && unicode.IsLetter(t.fold[e]) && !isScaleSuffix(t.fold, e)) {
+			continue
+		}
+		raw := t.fs[m[0]:m[1]]
+		if strings.HasPrefix(raw, "-") && s > 0 && unicode.IsDigit(t.fold[s-1]) {
+			continue
+		}
+		v, ok := parseDigits(raw)
+		if !ok {
+			continue
+		}
+		out = append(out, t.entity(engine.EntityNumber, v, s, e))
+	}
+	for _, r := range wordNumbers(t.words) {
+		s, e := t.words[r.from].start, t.words[r.to-1].end
+		if overlaps(taken, s, e) {
+			continue
+		}
+		out = append(out, t.entity(engine.EntityNumber, r.value, s, e))
+	}
+	// "5 mil", "2 millones", "50k": a scale after digits multiplies them
+	for i := range out {
+		e := out[i].End
+		v, _ := out[i].Value.(float64)
+		if e < len(t.fold) && (t.fold[e] == 'k') && (e+1 == len(t.fold) || !unicode.IsLetter(t.fold[e+1])) {
+			out[i] = t.entity(engine.EntityNumber, v*1000, out[i].Start, e+1)
+			continue
+		}
+		if w, ok := t.wordAt(e); ok && scaleWords[w.s] > 0 && unicode.IsDigit(t.fold[out[i].End-1]) {
+			out[i] = t.entity(engine.EntityNumber, v*scaleWords[w.s], out[i].Start, w.end)
+		}
+	}
+	return out
+}
+
+func isScaleSuffix(f []rune, e int) bool {
+	return f[e] == 'k' && (e+1 == len(f) || !unicode.IsLetter(f[e+1]))
+}
+
+// wordAt returns the word that starts after the spaces at rune offset i.
+func (t *text) wordAt(i int) (word, bool) {
+	for i < len(t.fold) && t.fold[i] == ' ' {
+		i++
+	}
+	for _, w := range t.words {
+		if w.start == i {
+			return w, true
+		}
+	}
+	return word{}, false
+}
+
+// wordBefore returns the word that ends before the spaces at rune offset i.
+func (t *text) wordBefore(i int) (word, int, bool) {
+	for i > 0 && t.fold[i-1] == ' ' {
+		i--
+	}
+	for k, w := range t.words {
+		if w.end == i {
+			return w, k, true
+		}
+	}
+	return word{}, -1, false
+}

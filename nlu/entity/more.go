@@ -1,0 +1,248 @@
+package entity
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/nlu/normalize"
+)
+
+// Currency words and symbols (folded) and their ISO codes; "$" and
+// "pesos" take the extractor's currency.
+var currencyWords = map[string]string{
+	"usd": "USD", "us$": "USD", "u$s": "USD", "dolar": "USD", "dolares": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "verdes": "USD",
+	"eur": "EUR", "€": "EUR", "euro": "EUR", "euros": "EUR",
+	"cop": "COP", "mxn": "MXN", "ars": "ARS", "clp": "CLP", "pen": "PEN", "uyu": "UYU", "ves": "VES", "bs": "VES",
+	"soles": "PEN", "sol": "PEN", "s/": "PEN", "bolivares": "VES", "quetzales": "GTQ", "gtq": "GTQ",
+	"£": "GBP", "gbp": "GBP", "pounds": "GBP", "libras": "GBP", "r$": "BRL", "reales": "BRL", "brl": "BRL",
+	"₹": "INR", "inr": "INR", "rs": "INR", "rupees": "INR", "lucas": "LOCAL1000", "luca": "LOCAL1000",
+	"$": "LOCAL", "pesos": "PESO", "peso": "PESO", "mil pesos": "PESO",
+}
+
+var pesoCurrencies = []string{"COP", "MXN", "ARS", "CLP", "UYU", "DOP", "CUP", "PHP"}
+
+var (
+	moneyBeforeRe = regexp.MustCompile(`(us\$|u\$s|r\$|s/|\$|€|£|₹|\b(?:usd|eur|cop|mxn|ars|clp|pen|uyu|gbp|brl|inr|rs)\b)\s?$`)
+	moneyAfterRe  = regexp.MustCompile(`^\s?(\$|€|dolares|dolar|dollars|dollar|bucks|euros|euro|pesos|peso|soles|bolivares|quetzales|reales|libras|pounds|rupees|lucas|luca|usd|eur|cop|mxn|ars|clp|pen|uyu|gbp|brl|inr|verdes)\b`)
+)
+
+func (x *Extractor) currencyOf(word string) (string, float64) {
+	c := currencyWords[word]
+	switch c {
+	case "LOCAL":
+		return x.currency, 1
+	case "PESO":
+		if slices.Contains(pesoCurrencies, x.currency) {
+			return x.currency, 1
+		}
+		return "", 1
+	case "LOCAL1000": // Argentine and Chilean slang: a "luca" is a thousand pesos
+		if slices.Contains(pesoCurrencies, x.currency) {
+			return x.currency, 1000
+		}
+		return "", 1000
+	}
+	return c, 1
+}
+
+// money finds amounts with a currency before or after them: "$50.000",
+// "USD 20", "20 dólares", "30€", "1.500 pesos", "50 mil pesos".
+func (x *Extractor) money(t *text, nums []engine.Entity, taken []span) []engine.Entity {
+	var out []engine.Entity
+	for _, n := range nums {
+		v, _ := n.Value.(float64)
+		bs := t.runeToByte(n.Start)
+		be := t.runeToByte(n.End)
+		if m := moneyBeforeRe.FindStringSubmatchIndex(t.fs[:bs]); m != nil {
+			cur, mul := x.currencyOf(t.fs[m[2]:m[3]])
+			s, _ := t.runeSpan(m[0], m[1])
+			out = append(out, t.entity(engine.EntityMoney, map[string]any{"amount": v * mul, "currency": cur}, s, n.End))
+			continue
+		}
+		if m := moneyAfterRe.FindStringSubmatchIndex(t.fs[be:]); m != nil {
+			cur, mul := x.currencyOf(t.fs[be+m[2] : be+m[3]])
+			_, e := t.runeSpan(be+m[0], be+m[1])
+			out = append(out, t.entity(engine.EntityMoney, map[string]any{"amount": v * mul, "currency": cur}, n.Start, e))
+		}
+	}
+	return out
+}
+
+func (t *text) runeToByte(r int) int {
+	i, _ := slices.BinarySearch(t.byteR, r)
+	return i
+}
+
+// Sizes. Letter sizes are canonical upper case ("M", "XL"); numeric sizes
+// are float64 (European shoe sizes and numeric clothing sizes as written:
+// 42, 38.5); sizes in another system are strings with the system first:
+// "US 9.5", "UK 8", so a flow can tell and convert them.
+var (
+	letterSizes = map[string]string{"xxs": "XXS", "xs": "XS", "s": "S", "m": "M", "l": "L", "xl": "XL", "xxl": "XXL", "xxxl": "XXXL",
+		"2xl": "XXL", "3xl": "XXXL", "small": "S", "medium": "M", "large": "L", "chica": "S", "chico": "S", "pequena": "S", "pequeno": "S",
+		"mediana": "M", "mediano": "M", "grande": "L", "extra grande": "XL", "extra large": "XL", "x-large": "XL", "extra small": "XS"}
+	sizeCueRe   = regexp.MustCompile(`\b(?:talla|tallas|talle|talles|size|sizes|numero|nro|n°|num|calzo|calzado|uso|la|el|una|un|en)\s*$`)
+	strongCueRe = regexp.MustCompile(`\b(?:talla|tallas|talle|talles|size|sizes|numero|nro|num|calzo|uso)\s*$`)
+	systemRe    = regexp.MustCompile(`^\s?(us|uk|eu|eur|europea|europeo|mx|ar|br|cm)\b`)
+	systemPreRe = regexp.MustCompile(`\b(us|uk|eu)\s?$`)
+	letterRe    = regexp.MustCompile(`\b(xxxl|xxl|xxs|xl|xs|2xl|3xl|extra grande|extra large|extra small|x-large|small|medium|large|chica|chico|pequena|pequeno|mediana|mediano|grande|s|m|l)\b`)
+)
+
+func (x *Extractor) sizes(t *text, nums []engine.Entity, expected bool) []engine.Entity {
+	var out []engine.Entity
+	for _, n := range nums {
+		v, _ := n.Value.(float64)
+		bs, be := t.runeToByte(n.Start), t.runeToByte(n.End)
+		before := t.fs[:bs]
+		if m := systemRe.FindStringSubmatchIndex(t.fs[be:]); m != nil && v > 0 && v < 60 {
+			sys := strings.ToUpper(t.fs[be+m[2] : be+m[3]])
+			_, e := t.runeSpan(be+m[0], be+m[1])
+			out = append(out, t.entity(engine.EntitySize, sizeValue(sys, v), n.Start, e))
+			continue
+		}
+		if m := systemPreRe.FindStringSubmatchIndex(before); m != nil && v > 0 && v < 60 {
+			s, _ := t.runeSpan(m[0], m[1])
+			out = append(out, t.entity(engine.EntitySize, sizeValue(strings.ToUpper(before[m[2]:m[3]]), v), s, n.End))
+			continue
+		}
+		strong := strongCueRe.MatchString(before)
+		plausible := v >= 16 && v <= 52 && v == float64(int(v*2))/2 // children's to large adult shoe sizes, halves allowed
+		if strong && v > 0 && v < 60 || plausible && (sizeCueRe.MatchString(before) || expected) {
+			out = append(out, t.entity(engine.EntitySize, v, n.Start, n.End))
+		}
+	}
+	for _, m := range letterRe.FindAllStringSubmatchIndex(t.fs, -1) {
+		w := t.fs[m[2]:m[3]]
+		s, e := t.runeSpan(m[2], m[3])
+		before := t.fs[:m[0]]
+		cue := strongCueRe.MatchString(before)
+		single := len(w) <= 4 && !strings.Contains(w, " ")
+		switch {
+		case cue, expected && single:
+		case single && len(w) >= 2 && w != "l" && isUpperWord(t.orig[s:e]):
+			// "XL", "XS" written in capitals
+		case len(w) == 1 && isUpperWord(t.orig[s:e]) && sizeCueRe.MatchString(before):
+			// "la M"
+		default:
+			continue
+		}
+		out = append(out, t.entity(engine.EntitySize, letterSizes[w], s, e))
+	}
+	return out
+}
+
+func sizeValue(system string, v float64) any {
+	switch system {
+	case "EU", "EUR", "EUROPEA", "EUROPEO":
+		return v
+	}
+	return system + " " + strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+func isUpperWord(rs []rune) bool {
+	for _, r := range rs {
+		if unicode.IsLetter(r) && !unicode.IsUpper(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Yes and no as people write them (folded, squeezed).
+var (
+	yesWords = []string{"si", "sip", "sep", "simon", "sii", "claro", "claro que si", "dale", "de una", "ok", "oki", "okey", "okay", "okis", "vale", "sale", "va", "obvio",
+		"por supuesto", "correcto", "exacto", "afirmativo", "listo", "perfecto", "aja", "eso", "asi es", "efectivamente", "seguro", "bueno", "buenisimo",
+		"yes", "yep", "yeah", "yea", "yup", "ya", "sure", "of course", "correct", "right", "absolutely", "definitely", "affirmative", "k", "kk", "alright", "👍", "👌", "✅"}
+	noWords = []string{"no", "nop", "nope", "nel", "nah", "naa", "na", "noo", "para nada", "negativo", "tampoco", "ni a palos", "ni loco", "ni loca", "de ninguna manera",
+		"no way", "never", "not really", "nunca", "jamas", "no gracias", "no thanks", "👎", "❌"}
+)
+
+// booleans reads a yes or a no at the start of the message ("sí, esa es",
+// "nop", "de una"), or anywhere in a short message when the bot asked a
+// yes/no question. "si" without accent followed by more words is read as
+// "if", not "yes", unless a yes/no answer is expected.
+func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
+	if len(t.words) == 0 && len(t.fold) == 0 {
+		return nil
+	}
+	// squeezed folded words with their spans
+	type w struct {
+		s          string
+		start, end int
+	}
+	var ws []w
+	for _, wd := range t.words {
+		ws = append(ws, w{normalize.Squeeze(wd.s), wd.start, wd.end})
+	}
+	// emoji count as words for yes/no
+	for i, r := range t.fold {
+		if normalize.IsEmoji(r) {
+			ws = append(ws, w{string(r), i, i + 1})
+		}
+	}
+	slices.SortFunc(ws, func(a, b w) int { return a.start - b.start })
+	match := func(i int, phrase string) int { // words of phrase matched from i, or 0
+		parts := strings.Fields(phrase)
+		if i+len(parts) > len(ws) {
+			return 0
+		}
+		for k, p := range parts {
+			if ws[i+k].s != p && !(len(parts) == 1 && (p == "si" || p == "no") && collapsed(ws[i+k].s) == p) {
+				return 0
+			}
+		}
+		return len(parts)
+	}
+	limit := 1
+	if expected || len(ws) <= 4 {
+		limit = len(ws)
+	}
+	for i := 0; i < limit && i < len(ws); i++ {
+		for _, group := range []struct {
+			words []string
+			v     bool
+		}{{noWords, false}, {yesWords, true}} {
+			best := 0
+			for _, p := range group.words {
+				best = max(best, match(i, p))
+			}
+			if best == 0 {
+				continue
+			}
+			first, last := ws[i], ws[i+best-1]
+			if group.v && first.s == "si" && t.orig[first.start] != 'í' && t.orig[first.start+1] != 'í' && t.orig[first.start+1] != 'Í' &&
+				!expected && i+best < len(ws) && !hasPunctAfter(t, last.end) {
+				continue // "si compro hoy…": if, not yes
+			}
+			if group.v && !expected && i > 0 {
+				continue
+			}
+			return []engine.Entity{t.entity(engine.EntityBoolean, group.v, first.start, last.end)}
+		}
+	}
+	return nil
+}
+
+// collapsed squeezes any repeated letter: "siii" → "si", "noo" → "no".
+func collapsed(s string) string {
+	var b strings.Builder
+	var prev rune
+	for _, r := range s {
+		if r != prev {
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
+
+func hasPunctAfter(t *text, i int) bool {
+	for i < len(t.fold) && t.fold[i] == ' ' {
+		i++
+	}
+	return i < len(t.fold) && (t.fold[i] == ',' || t.fold[i] == '.' || t.fold[i] == '!' || t.fold[i] == ';')
+}

@@ -31,6 +31,11 @@ type Program struct {
 	// supplies default flows for the roles a bot does not define.
 	System map[SystemRole]string
 
+	// Channels holds each channel's configuration as bot.yaml gives it
+	// (channel name → settings), for the channel adapters to read; secrets
+	// come from the environment, not from here.
+	Channels map[string]map[string]any
+
 	flows   map[string]*Flow
 	actions map[string]*ActionSpec
 	queues  map[string]*Queue

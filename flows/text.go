@@ -1,0 +1,280 @@
+package flows
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/charlabot/charla/engine"
+)
+
+// Expressions, templates, user-facing texts and messages.
+
+var unknownNameRE = regexp.MustCompile(`^unknown name (\w+)`)
+
+// expr compiles the expression held by scalar x against env. want, when
+// not nil, is the type the result must have. Errors are positioned on the
+// character of the YAML file where expr found them.
+func (c *compiler) expr(x node, env engine.Env, want *engine.Type, what string) *engine.Expr {
+	n := deref(x.n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		c.wrongType(x, what, "an expression")
+		return nil
+	}
+	src := n.Value
+	if strings.TrimSpace(src) == "" {
+		c.errN(x, "%s is empty", what)
+		return nil
+	}
+	e, err := engine.CompileExpr(src, env, want)
+	if err != nil {
+		c.sourceErr(node{x.f, n}, err, what, env)
+		return nil
+	}
+	e.Pos = x.f.offsetPos(n, 0)
+	return e
+}
+
+func (c *compiler) sourceErr(x node, err error, what string, env engine.Env) {
+	var se *engine.SourceError
+	if !errors.As(err, &se) {
+		c.errN(x, "%s: %v", what, err)
+		return
+	}
+	msg := se.Msg
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i] // expr adds a snippet of the source; we show positions
+	}
+	if m := unknownNameRE.FindStringSubmatch(msg); m != nil && env != nil {
+		msg += didYouMean(m[1], sortedKeys(env))
+	}
+	c.errAt(x.f.offsetPos(x.n, se.Offset), "%s: %s", what, msg)
+}
+
+// template compiles a text with {{ }} placeholders held by scalar x.
+func (c *compiler) template(x node, env engine.Env, what string) *engine.Template {
+	n := deref(x.n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		c.wrongType(x, what, "a text")
+		return nil
+	}
+	t, err := engine.CompileTemplate(n.Value, env)
+	if err != nil {
+		c.sourceErr(node{x.f, n}, err, what, env)
+		return nil
+	}
+	t.Pos = x.f.offsetPos(n, 0)
+	return t
+}
+
+// text compiles a user-facing text: a string for every language, or a
+// mapping language → string that must hold exactly the bot's languages.
+func (c *compiler) text(x node, env engine.Env, what string) engine.Text {
+	n := deref(x.n)
+	if n == nil || isNull(n) {
+		c.errN(x, "%s is empty", what)
+		return nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if t := c.template(x, env, what); t != nil {
+			return engine.Text{"": t}
+		}
+		return nil
+	case yaml.MappingNode:
+		m := c.mapOf(node{x.f, n}, what)
+		if m == nil {
+			return nil
+		}
+		out := engine.Text{}
+		for _, p := range m.pairs {
+			lang := p.k.n.Value
+			if len(c.langs) > 0 && !contains(c.langs, lang) {
+				if x.f.lenient {
+					continue
+				}
+				c.errN(p.k, "%s: %q is not one of the bot's languages (%s)", what, lang, strings.Join(c.langs, ", "))
+				continue
+			}
+			if t := c.template(p.v, env, what); t != nil {
+				out[lang] = t
+			}
+		}
+		var missing []string
+		for _, l := range c.langs {
+			if _, ok := out[l]; !ok {
+				missing = append(missing, l)
+			}
+		}
+		if len(missing) > 0 {
+			if x.f.lenient {
+				// the compiler's own defaults: borrow the first text given
+				var first *engine.Template
+				for _, p := range m.pairs {
+					if t := out[p.k.n.Value]; t != nil {
+						first = t
+						break
+					}
+				}
+				if first == nil && len(m.pairs) > 0 {
+					first = c.template(m.pairs[0].v, env, what)
+				}
+				for _, l := range missing {
+					if first != nil {
+						out[l] = first
+					}
+				}
+			} else if len(m.pairs) > 0 {
+				c.errN(x, "%s: missing translation for %s", what, strings.Join(missing, ", "))
+			}
+		}
+		if len(out) == 0 && !x.f.lenient && len(m.pairs) == 0 {
+			c.errN(x, "%s is empty", what)
+		}
+		return out
+	}
+	c.wrongType(x, what, "a text or a mapping of language to text")
+	return nil
+}
+
+// variants compiles one text or a list of alternative texts.
+func (c *compiler) variants(x node, env engine.Env, what string) []engine.Text {
+	n := deref(x.n)
+	if n != nil && n.Kind == yaml.SequenceNode {
+		if len(n.Content) == 0 {
+			c.errN(x, "%s: the list of variants is empty", what)
+		}
+		var out []engine.Text
+		for _, e := range n.Content {
+			if t := c.text(node{x.f, deref(e)}, env, what); t != nil {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	if t := c.text(x, env, what); t != nil {
+		return []engine.Text{t}
+	}
+	return nil
+}
+
+// messageKeys are the keys of a step (or of a KB article) that make up the
+// message it shows.
+var messageKeys = []string{"say", "buttons", "image", "link"}
+
+// message compiles the message keys of m (say is given as textKey). It
+// returns nil when m has none of them.
+func (c *compiler) message(m *ymap, textKey string, env engine.Env) *engine.Message {
+	if !m.has(textKey) && !m.has("buttons") && !m.has("image") && !m.has("link") {
+		return nil
+	}
+	msg := &engine.Message{Pos: m.pos()}
+	if m.has(textKey) {
+		msg.Pos = m.key(textKey).pos()
+		msg.Variants = c.variants(m.get(textKey), env, textKey)
+	} else if m.has("buttons") {
+		c.errN(m.key("buttons"), "buttons need a %s: text to go with them", textKey)
+	}
+	if b := m.get("buttons"); b.ok() {
+		if n := b.n; n.Kind == yaml.ScalarNode {
+			e := c.expr(b, env, nil, "buttons")
+			if e != nil {
+				if k := e.Type.Kind; k != engine.KindList && k != engine.KindAny {
+					c.errN(b, "buttons: the expression must give a list of texts or of {label, value}, not %s", e.Type)
+				} else if el := e.Type.Elem; k == engine.KindList && el != nil && el.Kind != engine.KindAny && el.Kind != engine.KindString && el.Kind != engine.KindObject {
+					c.errN(b, "buttons: the expression must give a list of texts or of {label, value}, not %s", e.Type)
+				}
+				msg.ChoicesFrom = e
+			}
+		} else {
+			msg.Choices = c.choices(b, env, "buttons")
+		}
+	}
+	if im := m.get("image"); im.ok() {
+		msg.Image = c.template(im, env, "image")
+	}
+	if l := m.get("link"); l.ok() {
+		msg.Link = c.link(l, env)
+	}
+	return msg
+}
+
+func (c *compiler) link(x node, env engine.Env) *engine.Link {
+	if x.n.Kind == yaml.ScalarNode {
+		u := c.template(x, env, "link")
+		if u == nil {
+			return nil
+		}
+		return &engine.Link{URL: u}
+	}
+	m := c.fields(x, "a link", "url", "label")
+	if m == nil {
+		return nil
+	}
+	l := &engine.Link{}
+	if !m.has("url") {
+		c.errN(x, "a link needs a url")
+	} else {
+		l.URL = c.template(m.get("url"), env, "link url")
+	}
+	if m.has("label") {
+		l.Label = c.text(m.get("label"), env, "link label")
+	}
+	if l.URL == nil {
+		return nil
+	}
+	return l
+}
+
+// choices compiles a static list of buttons or of a choice slot's values:
+// each a string, or {value, label, synonyms}.
+func (c *compiler) choices(x node, env engine.Env, what string) []engine.Choice {
+	var out []engine.Choice
+	seen := map[string]bool{}
+	for _, e := range c.list(x, what, false) {
+		var ch engine.Choice
+		switch e.n.Kind {
+		case yaml.ScalarNode:
+			s, ok := c.str(e, what)
+			if !ok {
+				continue
+			}
+			ch.Value = s
+		case yaml.MappingNode:
+			m := c.fields(e, "a "+strings.TrimSuffix(what, "s"), "value", "label", "synonyms")
+			if m == nil {
+				continue
+			}
+			if m.has("label") {
+				ch.Label = c.text(m.get("label"), env, "label")
+			}
+			switch {
+			case m.has("value"):
+				ch.Value, _ = c.str(m.get("value"), "value")
+			case m.get("label").ok() && m.get("label").n.Kind == yaml.ScalarNode:
+				ch.Value = m.get("label").n.Value
+				ch.Label = nil
+			default:
+				c.errN(e, "%s: a choice needs a value", what)
+				continue
+			}
+			for _, s := range c.strList(m.get("synonyms"), "synonyms", false) {
+				ch.Synonyms = append(ch.Synonyms, s.s)
+			}
+		default:
+			c.wrongType(e, what, "a text or a mapping with value and label")
+			continue
+		}
+		if seen[ch.Value] {
+			c.errN(e, "%s: value %q listed twice", what, ch.Value)
+		}
+		seen[ch.Value] = true
+		out = append(out, ch)
+	}
+	if len(out) == 0 && x.ok() {
+		c.errN(x, "%s: the list is empty", what)
+	}
+	return out
+}

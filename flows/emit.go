@@ -330,7 +330,7 @@ func (e *emitter) step(x node) {
 			e.ref(&br.Else, l)
 			e.bind(l)
 		}
-	} else if !e.body(m, main) {
+	} else if !e.body(m, main) && !hasUnknownKey(m) {
 		c.errN(x, "a step needs something to do: say, ask, set, action, call, start, goto, handoff, wait or end")
 	}
 	if v := m.get("id"); v.ok() && first < len(e.steps) {
@@ -675,4 +675,13 @@ func (e *emitter) wait(m *ymap) {
 		e.ref(&w.OnTimeout, e.deferBlock(m.get("on_timeout")))
 	}
 	e.emit(w, m.key("wait"), false)
+}
+
+func hasUnknownKey(m *ymap) bool {
+	for _, p := range m.pairs {
+		if !contains(stepKeys, p.k.n.Value) {
+			return true
+		}
+	}
+	return false
 }

@@ -265,7 +265,11 @@ func (c *compiler) slotValues(x node, d *flowDecl, profile bool) map[string]any 
 		}
 		switch {
 		case sd == nil && profile:
-			c.errN(p.k, "no user-scoped slot %q: a profile holds the values of slots with scope: user", name)
+			if c.anySlot(name) {
+				c.errN(p.k, "slot %q is flow-scoped, not user-scoped", name)
+			} else {
+				c.errN(p.k, "no user-scoped slot %q: a profile holds the values of slots with scope: user", name)
+			}
 			continue
 		case profile && sd.s.Scope != engine.ScopeUser:
 			c.errN(p.k, "slot %q is %s-scoped, not user-scoped", name, sd.s.Scope)

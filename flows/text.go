@@ -14,6 +14,15 @@ import (
 
 var unknownNameRE = regexp.MustCompile(`^unknown name (\w+)`)
 
+// goTypeRE matches the Go type names of expr's messages, which
+// goTypeNames turns into the names designers use (docs/flows.md).
+var goTypeRE = regexp.MustCompile(`map\[string\]interface \{\}|\[\]interface \{\}|interface \{\}|time\.Time|\bfloat64\b|\bint\b|\bbool\b`)
+
+var goTypeNames = map[string]string{
+	"map[string]interface {}": "object", "[]interface {}": "list", "interface {}": "any",
+	"time.Time": "date", "float64": "number", "int": "integer", "bool": "boolean",
+}
+
 // expr compiles the expression held by scalar x against env. want, when
 // not nil, is the type the result must have. Errors are positioned on the
 // character of the YAML file where expr found them.
@@ -47,6 +56,7 @@ func (c *compiler) sourceErr(x node, err error, what string, env engine.Env) {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i] // expr adds a snippet of the source; we show positions
 	}
+	msg = goTypeRE.ReplaceAllStringFunc(msg, func(s string) string { return goTypeNames[s] })
 	if m := unknownNameRE.FindStringSubmatch(msg); m != nil && env != nil {
 		msg += didYouMean(m[1], sortedKeys(env))
 	}

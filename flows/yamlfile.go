@@ -103,6 +103,11 @@ func (c *compiler) yamlError(f *yfile, err error) {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
+		// yaml.v3 counts the lines of parser errors (as opposed to
+		// scanner errors) from 0.
+		if parserError(msg) {
+			line++
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
@@ -388,4 +393,18 @@ func (f *yfile) blockOffset(n *yaml.Node, off int) engine.Pos {
 		}
 	}
 	return f.pos(n)
+}
+
+// parserError reports whether a yaml.v3 message comes from its parser,
+// whose line numbers start at 0, rather than from its scanner.
+func parserError(msg string) bool {
+	if !strings.HasPrefix(msg, "did not find expected ") {
+		return false
+	}
+	for _, scanner := range []string{"comment or line break", "whitespace or line break", "URI", "hexdecimal", "tag"} {
+		if strings.Contains(msg, scanner) {
+			return false
+		}
+	}
+	return true
 }

@@ -2,8 +2,9 @@ package classify
 
 import (
 	"math"
+	"slices"
 	"sort"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/charlabot/charla/nlu/normalize"
 )
@@ -26,11 +27,25 @@ func hashFeature(kind byte, s string) uint64 {
 	return h
 }
 
-// featureSet is what a text contributes before weighting: each hashed
-// feature with its count, in the word block or the character block.
+// featureSet is what a text contributes before weighting: hashed
+// features, repeated once per occurrence, in the word block or the
+// character block.
 type featureSet struct {
-	words map[uint64]float32
-	chars map[uint64]float32
+	words []uint64
+	chars []uint64
+}
+
+// each calls f for every distinct feature with its count.
+func each(hs []uint64, f func(h uint64, n float32)) {
+	slices.Sort(hs)
+	for i := 0; i < len(hs); {
+		j := i + 1
+		for j < len(hs) && hs[j] == hs[i] {
+			j++
+		}
+		f(hs[i], float32(j-i))
+		i = j
+	}
 }
 
 // extractor turns text into hashed features.
@@ -57,7 +72,7 @@ func wordKey(t normalize.Token) string {
 
 func (e *extractor) extract(text string) featureSet {
 	toks := e.tokens(text)
-	fs := featureSet{words: make(map[uint64]float32, 2*len(toks)+2), chars: make(map[uint64]float32, 12*len(toks))}
+	fs := featureSet{words: make([]uint64, 0, 2*len(toks)+2), chars: make([]uint64, 0, 16*len(toks))}
 	prev := "^"
 	for _, t := range toks {
 		k := wordKey(t)
@@ -66,42 +81,80 @@ func (e *extractor) extract(text string) featureSet {
 				k = c
 			}
 		}
-		fs.words[hashFeature(kindWord, k)]++
+		fs.words = append(fs.words, hashFeature(kindWord, k))
 		if t.Kind == normalize.Code && len(t.Fold) <= 4 {
-			fs.words[hashFeature(kindWord, t.Fold)]++ // "2x1", "3x2": promotions, not ids
+			fs.words = append(fs.words, hashFeature(kindWord, t.Fold)) // "2x1", "3x2": promotions, not ids
 		}
 		if e.bigrams {
-			fs.words[hashFeature(kindBigram, prev+" "+k)]++
+			fs.words = append(fs.words, hashPair(kindBigram, prev, k))
 		}
 		prev = k
 		if t.Kind == normalize.Word && e.charMax > 0 {
-			addCharGrams(fs.chars, t.Fold, e.charMin, e.charMax)
+			fs.chars = addCharGrams(fs.chars, t.Fold, e.charMin, e.charMax)
 		}
 	}
 	if e.bigrams && len(toks) > 0 {
-		fs.words[hashFeature(kindBigram, prev+" $")]++
+		fs.words = append(fs.words, hashPair(kindBigram, prev, "$"))
 	}
 	return fs
 }
 
-func addCharGrams(m map[uint64]float32, w string, lo, hi int) {
-	rs := make([]rune, 0, len(w)+2)
-	rs = append(rs, '<')
-	rs = append(rs, []rune(w)...)
-	rs = append(rs, '>')
-	var b strings.Builder
-	for n := lo; n <= hi; n++ {
-		if n > len(rs) {
-			break
-		}
-		for i := 0; i+n <= len(rs); i++ {
-			b.Reset()
-			for _, r := range rs[i : i+n] {
-				b.WriteRune(r)
-			}
-			m[hashFeature(kindChar, b.String())]++
+// hashPair hashes two strings as a bigram, like hashFeature(kind, a+" "+b).
+func hashPair(kind byte, a, b string) uint64 {
+	h := uint64(14695981039346656037)
+	h ^= uint64(kind)
+	h *= 1099511628211
+	for i := 0; i < len(a); i++ {
+		h ^= uint64(a[i])
+		h *= 1099511628211
+	}
+	h ^= ' '
+	h *= 1099511628211
+	for i := 0; i < len(b); i++ {
+		h ^= uint64(b[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// addCharGrams appends the hashes of the n-grams (lo ≤ n ≤ hi, in runes)
+// of "<w>".
+func addCharGrams(out []uint64, w string, lo, hi int) []uint64 {
+	var buf [64]byte
+	b := append(buf[:0], '<')
+	b = append(b, w...)
+	b = append(b, '>')
+	// rune starts
+	var starts [66]int
+	n := 0
+	for i := 0; i < len(b) && n < len(starts)-1; {
+		starts[n] = i
+		n++
+		if b[i] < utf8.RuneSelf {
+			i++
+		} else {
+			_, sz := utf8.DecodeRune(b[i:])
+			i += sz
 		}
 	}
+	starts[n] = len(b)
+	for size := lo; size <= hi && size <= n; size++ {
+		for i := 0; i+size <= n; i++ {
+			out = append(out, hashBytes(kindChar, b[starts[i]:starts[i+size]]))
+		}
+	}
+	return out
+}
+
+func hashBytes(kind byte, s []byte) uint64 {
+	h := uint64(14695981039346656037)
+	h ^= uint64(kind)
+	h *= 1099511628211
+	for _, c := range s {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // sparse is a feature vector: indices ascending, values.
@@ -124,17 +177,19 @@ type vectorizer struct {
 func (v *vectorizer) vectorize(fs featureSet) sparse {
 	var s sparse
 	var norms [2]float64
-	add := func(m map[uint64]float32) {
-		for h, c := range m {
+	s.idx = make([]int32, 0, len(fs.words)+len(fs.chars))
+	s.val = make([]float32, 0, len(fs.words)+len(fs.chars))
+	add := func(hs []uint64) {
+		each(hs, func(h uint64, c float32) {
 			i, ok := v.index[h]
 			if !ok {
-				continue
+				return
 			}
 			x := (1 + float32(math.Log(float64(c)))) * v.idf[i]
 			s.idx = append(s.idx, i)
 			s.val = append(s.val, x)
 			norms[v.block[i]] += float64(x) * float64(x)
-		}
+		})
 	}
 	add(fs.words)
 	add(fs.chars)
@@ -167,19 +222,14 @@ func buildVectorizer(sets []featureSet, minDF int, charWeight float64) *vectoriz
 	}
 	df := map[uint64]*stat{}
 	for _, fs := range sets {
-		for h := range fs.words {
-			if st := df[h]; st != nil {
-				st.df++
-			} else {
-				df[h] = &stat{1, 0}
-			}
-		}
-		for h := range fs.chars {
-			if st := df[h]; st != nil {
-				st.df++
-			} else {
-				df[h] = &stat{1, 1}
-			}
+		for blk, hs := range [2][]uint64{fs.words, fs.chars} {
+			each(hs, func(h uint64, _ float32) {
+				if st := df[h]; st != nil {
+					st.df++
+				} else {
+					df[h] = &stat{1, uint8(blk)}
+				}
+			})
 		}
 	}
 	keys := make([]uint64, 0, len(df))

@@ -32,9 +32,12 @@ type Config struct {
 	CharWeight float64 // weight of the character block against the word block
 	NoBigrams  bool    // leave out word bigrams
 	NoSpell    bool    // do not correct unknown words to known ones
-	MinDF      int     // drop features seen in fewer training examples
-	MaxIter    int     // passes of the SVM solver
-	Seed       uint64
+	// NoBackground leaves out the built-in out-of-scope examples that are
+	// otherwise added when the training data has no OOS example.
+	NoBackground bool
+	MinDF        int // drop features seen in fewer training examples
+	MaxIter      int // passes of the SVM solver
+	Seed         uint64
 }
 
 // DefaultConfig is the configuration chosen on the validation splits (see
@@ -103,6 +106,7 @@ var ErrNoData = errors.New("classify: no training examples")
 // [Train] for a calibrated one.
 func Fit(examples []Example, cfg Config) (*Model, error) {
 	cfg = cfg.withDefaults()
+	examples = withBackground(examples, cfg)
 	classes := labels(examples)
 	if len(classes) == 0 {
 		return nil, ErrNoData
@@ -229,3 +233,12 @@ func (m *Model) Confidences(text string) []float64 { return m.Probabilities(m.De
 
 // Features returns the number of features the model knows.
 func (m *Model) Features() int { return m.nFeat }
+
+// KnownWords returns the folded words of the training examples.
+func (m *Model) KnownWords() map[string]bool {
+	out := make(map[string]bool, len(m.spellW))
+	for w := range m.spellW {
+		out[w] = true
+	}
+	return out
+}

@@ -45,7 +45,7 @@ var (
 	numericRe  = regexp.MustCompile(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})[/\-](\d{1,2})(?:[/\-](\d{2,4}))?\b`)
 	dayMonthRe = regexp.MustCompile(`\b(\d{1,2})\s*(?:de\s+)?(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|january|february|march|april|may|june|july|august|september|october|november|december)(?:\s+(?:de\s+|del\s+)?(\d{4}))?\b`)
 	monthDayRe = regexp.MustCompile(`\b(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b`)
-	morningRe   = regexp.MustCompile(`\b(?:la|las|esta|de)\s+$`)
+	morningRe  = regexp.MustCompile(`\b(?:la|las|esta|de)\s+$`)
 	timeRe     = regexp.MustCompile(`^\s*,?\s*((?:a las|a la|at|las|por la|en la)\s*)?(\d{1,2})(?:[:h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|hs|hrs)?\b`)
 )
 

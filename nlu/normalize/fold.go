@@ -5,7 +5,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -61,11 +60,14 @@ func Fold(s string) string {
 	return b.String()
 }
 
-// Clean applies Unicode NFKC and case folding: "ＨＯＬＡ" → "hola",
-// "Straße" → "strasse".
+// Clean applies Unicode NFKC and lower-casing: "ＨＯＬＡ" → "hola",
+// "ＳＩ" → "si". (Full case folding would also turn "ß" into "ss"; Spanish
+// and English chat does not need it.)
 func Clean(s string) string {
-	s = norm.NFKC.String(s)
-	return cases.Fold().String(s)
+	if !norm.NFKC.IsNormalString(s) {
+		s = norm.NFKC.String(s)
+	}
+	return strings.ToLower(s)
 }
 
 // FoldRunes returns the runes of s, lower-cased and without diacritics, one

@@ -1,0 +1,497 @@
+// Package memory is an in-memory engine.Store: sessions are kept as Go
+// values (never encoded), so a turn costs no serialisation. It is meant for
+// tests, benchmarks and bots that may forget everything on restart.
+//
+// Data is spread over shards by conversation and by user, each with its own
+// lock, so concurrent conversations do not contend.
+package memory
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/charlabot/charla/engine"
+)
+
+var _ engine.Store = (*Store)(nil)
+
+const shardCount = 64
+
+// Store is an in-memory engine.Store. The zero value is not usable: call New.
+type Store struct {
+	seed   maphash.Seed
+	shards [shardCount]shard
+	seq    atomic.Int64 // event-log seqs
+
+	maxTranscript int
+	maxEvents     int // per shard
+	closed        atomic.Bool
+}
+
+// Options bound what a Store keeps.
+type Options struct {
+	// MaxTranscript is how many entries of each conversation's transcript
+	// are kept, the oldest dropped first (default 1000).
+	MaxTranscript int
+	// MaxEvents is how many event-log entries are kept (default 1,000,000).
+	MaxEvents int
+}
+
+type shard struct {
+	mu       sync.Mutex
+	convs    map[string]*conv
+	profiles map[string]*engine.Profile
+	users    map[string][]string // user key → conversation ids
+	outbox   map[string][]engine.OutboxItem
+	timers   timerHeap
+	events   []engine.Event
+}
+
+// conv is what is kept of one conversation.
+type conv struct {
+	session *engine.Session
+	entries []engine.Entry
+	timers  []*timerEntry
+}
+
+// New returns an empty store.
+func New(o ...Options) *Store {
+	var opt Options
+	if len(o) > 0 {
+		opt = o[0]
+	}
+	if opt.MaxTranscript <= 0 {
+		opt.MaxTranscript = 1000
+	}
+	if opt.MaxEvents <= 0 {
+		opt.MaxEvents = 1_000_000
+	}
+	s := &Store{seed: maphash.MakeSeed(), maxTranscript: opt.MaxTranscript, maxEvents: max(1, opt.MaxEvents/shardCount)}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.convs = map[string]*conv{}
+		sh.profiles = map[string]*engine.Profile{}
+		sh.users = map[string][]string{}
+		sh.outbox = map[string][]engine.OutboxItem{}
+	}
+	return s
+}
+
+func (s *Store) shard(key string) *shard {
+	return &s.shards[maphash.String(s.seed, key)%shardCount]
+}
+
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return engine.Errorf(engine.EUnavailable, "store closed")
+	}
+	return ctx.Err()
+}
+
+// userKey is the user a session belongs to: its user, or itself when anonymous.
+func userKey(se *engine.Session) string {
+	if se.User != "" {
+		return se.User
+	}
+	return se.ID
+}
+
+// Load implements engine.Store.
+func (s *Store) Load(ctx context.Context, id string) (*engine.Session, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if c := sh.convs[id]; c != nil {
+		return c.session, nil
+	}
+	return nil, nil
+}
+
+// Commit implements engine.Store.
+func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	var oldUser string
+	se := c.Session
+	if se != nil {
+		sh := s.shard(se.ID)
+		sh.mu.Lock()
+		cv := sh.convs[se.ID]
+		if cv == nil {
+			cv = &conv{}
+			sh.convs[se.ID] = cv
+		} else if cv.session != nil {
+			oldUser = userKey(cv.session)
+		}
+		cv.session = se
+		for _, e := range c.Entries {
+			cv.entries = append(cv.entries, e)
+		}
+		if over := len(cv.entries) - s.maxTranscript; over > 0 {
+			cv.entries = append(cv.entries[:0:0], cv.entries[over:]...)
+		}
+		sh.reschedule(cv, se.ID, c.Unschedule, se.Timers)
+		s.appendEvents(sh, c.Events)
+		sh.mu.Unlock()
+	} else {
+		for _, tm := range c.Unschedule {
+			sh := s.shard(tm.Conversation)
+			sh.mu.Lock()
+			if cv := sh.convs[tm.Conversation]; cv != nil {
+				sh.reschedule(cv, tm.Conversation, []engine.Timer{tm}, nil)
+			} else {
+				sh.dropTimer(tm)
+			}
+			sh.mu.Unlock()
+		}
+		if len(c.Events) > 0 {
+			sh := s.shard(c.Events[0].Conversation)
+			sh.mu.Lock()
+			s.appendEvents(sh, c.Events)
+			sh.mu.Unlock()
+		}
+	}
+	if se != nil && oldUser != userKey(se) {
+		uk := userKey(se)
+		sh := s.shard(uk)
+		sh.mu.Lock()
+		if !slices.Contains(sh.users[uk], se.ID) {
+			sh.users[uk] = append(sh.users[uk], se.ID)
+		}
+		sh.mu.Unlock()
+	}
+	if c.Profile != nil {
+		sh := s.shard(c.Profile.ID)
+		sh.mu.Lock()
+		sh.profiles[c.Profile.ID] = c.Profile
+		sh.mu.Unlock()
+	}
+	if len(c.Outbox) > 0 {
+		for _, it := range c.Outbox {
+			sh := s.shard(it.User)
+			sh.mu.Lock()
+			sh.outbox[it.User] = append(sh.outbox[it.User], it)
+			sh.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (s *Store) appendEvents(sh *shard, evs []engine.Event) {
+	for _, ev := range evs {
+		ev.Seq = s.seq.Add(1)
+		sh.events = append(sh.events, ev)
+	}
+	if over := len(sh.events) - s.maxEvents; over > 0 {
+		sh.events = append(sh.events[:0:0], sh.events[over:]...)
+	}
+}
+
+// reschedule brings a conversation's indexed timers in line with its session.
+func (sh *shard) reschedule(cv *conv, id string, drop, want []engine.Timer) {
+	for _, tm := range drop {
+		for i, te := range cv.timers {
+			if te.kind == tm.Kind {
+				heap.Remove(&sh.timers, te.index)
+				cv.timers = slices.Delete(cv.timers, i, i+1)
+				break
+			}
+		}
+	}
+	for _, tm := range want {
+		found := false
+		for _, te := range cv.timers {
+			if te.kind == tm.Kind {
+				found = true
+				if !te.due.Equal(tm.Due) {
+					te.due = tm.Due
+					heap.Fix(&sh.timers, te.index)
+				}
+				break
+			}
+		}
+		if !found {
+			te := &timerEntry{conv: id, kind: tm.Kind, due: tm.Due}
+			heap.Push(&sh.timers, te)
+			cv.timers = append(cv.timers, te)
+		}
+	}
+	// Timers no longer wanted (a session written without them).
+	for i := 0; i < len(cv.timers); i++ {
+		te := cv.timers[i]
+		if !slices.ContainsFunc(want, func(t engine.Timer) bool { return t.Kind == te.kind }) {
+			heap.Remove(&sh.timers, te.index)
+			cv.timers = slices.Delete(cv.timers, i, i+1)
+			i--
+		}
+	}
+	if len(cv.timers) == 0 {
+		cv.timers = nil
+	}
+}
+
+func (sh *shard) dropTimer(tm engine.Timer) {
+	for _, te := range sh.timers {
+		if te.conv == tm.Conversation && te.kind == tm.Kind {
+			heap.Remove(&sh.timers, te.index)
+			return
+		}
+	}
+}
+
+// Profile implements engine.Store.
+func (s *Store) Profile(ctx context.Context, user string) (*engine.Profile, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	sh := s.shard(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.profiles[user], nil
+}
+
+// Transcript implements engine.Store.
+func (s *Store) Transcript(ctx context.Context, id string, after int64, limit int) ([]engine.Entry, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	sh := s.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	cv := sh.convs[id]
+	if cv == nil {
+		return nil, nil
+	}
+	i, _ := slices.BinarySearchFunc(cv.entries, after+1, func(e engine.Entry, seq int64) int { return cmp.Compare(e.Seq, seq) })
+	es := cv.entries[i:]
+	if limit > 0 && len(es) > limit {
+		es = es[:limit]
+	}
+	return slices.Clone(es), nil
+}
+
+// DueTimers implements engine.Store.
+func (s *Store) DueTimers(ctx context.Context, t time.Time, limit int) ([]engine.Timer, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	var out []engine.Timer
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.timers.due(0, t, &out)
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b engine.Timer) int { return a.Due.Compare(b.Due) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Events implements engine.Store. It holds every shard's lock at once so
+// that it sees a prefix of the log: no later commit can add a smaller seq.
+func (s *Store) Events(ctx context.Context, after int64, limit int) ([]engine.Event, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+	}
+	var out []engine.Event
+	for i := range s.shards {
+		evs := s.shards[i].events
+		j, _ := slices.BinarySearchFunc(evs, after+1, func(e engine.Event, seq int64) int { return cmp.Compare(e.Seq, seq) })
+		out = append(out, evs[j:]...)
+	}
+	for i := range s.shards {
+		s.shards[i].mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b engine.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Outbox implements engine.Store.
+func (s *Store) Outbox(ctx context.Context, user string) ([]engine.OutboxItem, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	sh := s.shard(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return slices.Clone(sh.outbox[user]), nil
+}
+
+// Ack implements engine.Store.
+func (s *Store) Ack(ctx context.Context, items []engine.OutboxItem) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for _, it := range items {
+		sh := s.shard(it.User)
+		sh.mu.Lock()
+		box := sh.outbox[it.User]
+		box = slices.DeleteFunc(box, func(o engine.OutboxItem) bool {
+			return o.Conversation == it.Conversation && o.Seq == it.Seq
+		})
+		if len(box) == 0 {
+			delete(sh.outbox, it.User)
+		} else {
+			sh.outbox[it.User] = box
+		}
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+// Conversations implements engine.Store.
+func (s *Store) Conversations(ctx context.Context, user string) ([]string, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	sh := s.shard(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return slices.Clone(sh.users[user]), nil
+}
+
+// EraseUser implements engine.Store.
+func (s *Store) EraseUser(ctx context.Context, user string) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	ush := s.shard(user)
+	ush.mu.Lock()
+	ids := ush.users[user]
+	delete(ush.users, user)
+	delete(ush.profiles, user)
+	delete(ush.outbox, user)
+	ush.mu.Unlock()
+	gone := map[string]bool{}
+	for _, id := range ids {
+		sh := s.shard(id)
+		sh.mu.Lock()
+		if cv := sh.convs[id]; cv != nil && userKey(cv.session) == user {
+			for _, te := range cv.timers {
+				heap.Remove(&sh.timers, te.index)
+			}
+			delete(sh.convs, id)
+			gone[id] = true
+		}
+		sh.mu.Unlock()
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.events = slices.DeleteFunc(sh.events, func(e engine.Event) bool {
+			return e.User == user || gone[e.Conversation]
+		})
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+// Prune implements engine.Store.
+func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		if !p.Transcripts.IsZero() {
+			for id, cv := range sh.convs {
+				if cv.session.LastActive.Before(p.Transcripts) && len(cv.timers) == 0 {
+					delete(sh.convs, id)
+					continue
+				}
+				cv.entries = slices.DeleteFunc(cv.entries, func(e engine.Entry) bool { return e.At.Before(p.Transcripts) })
+			}
+		}
+		if !p.Profiles.IsZero() {
+			for id, pr := range sh.profiles {
+				if pr.Updated.Before(p.Profiles) {
+					delete(sh.profiles, id)
+				}
+			}
+		}
+		if !p.Events.IsZero() {
+			sh.events = slices.DeleteFunc(sh.events, func(e engine.Event) bool { return e.At.Before(p.Events) })
+		}
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+// Close implements engine.Store; a closed store refuses every call.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// Len returns how many conversations the store holds.
+func (s *Store) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.convs)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// timerEntry is a pending timer in a shard's heap.
+type timerEntry struct {
+	conv  string
+	kind  engine.TimerKind
+	due   time.Time
+	index int
+}
+
+// timerHeap orders a shard's timers by due time.
+type timerHeap []*timerEntry
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	te := x.(*timerEntry)
+	te.index = len(*h)
+	*h = append(*h, te)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	n := len(old)
+	te := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	te.index = -1
+	return te
+}
+
+// due collects the timers due by t in the subtree at i.
+func (h timerHeap) due(i int, t time.Time, out *[]engine.Timer) {
+	if i >= len(h) || h[i].due.After(t) {
+		return
+	}
+	*out = append(*out, engine.Timer{Conversation: h[i].conv, Kind: h[i].kind, Due: h[i].due})
+	h.due(2*i+1, t, out)
+	h.due(2*i+2, t, out)
+}

@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Normalize folds text for matching: lower case, accents and ñ folded
+// ("Sí, mañana" → "si manana"), punctuation as spaces, runs of spaces as one,
+// trimmed. It is what keywords, choices and yes/no answers are compared on.
+func Normalize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := true // drop leading spaces
+	for _, r := range s {
+		r = foldRune(r)
+		switch {
+		case r == utf8.RuneError:
+			continue
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+			space = false
+		case unicode.IsMark(r):
+			continue
+		case unicode.IsSymbol(r) && r > 0x2000: // emoji and pictographs are words of their own
+			if !space {
+				b.WriteByte(' ')
+			}
+			b.WriteRune(r)
+			b.WriteByte(' ')
+			space = true
+		default:
+			if !space {
+				b.WriteByte(' ')
+				space = true
+			}
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// foldRune lower-cases r and removes its diacritic when it is a Latin letter.
+func foldRune(r rune) rune {
+	if r < 0x80 {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}
+	r = unicode.ToLower(r)
+	switch r {
+	case 'á', 'à', 'â', 'ä', 'ã', 'å':
+		return 'a'
+	case 'é', 'è', 'ê', 'ë':
+		return 'e'
+	case 'í', 'ì', 'î', 'ï':
+		return 'i'
+	case 'ó', 'ò', 'ô', 'ö', 'õ':
+		return 'o'
+	case 'ú', 'ù', 'û', 'ü':
+		return 'u'
+	case 'ñ':
+		return 'n'
+	case 'ç':
+		return 'c'
+	}
+	return r
+}
+
+// containsPhrase reports whether the normalised text holds the normalised
+// phrase as whole words.
+func containsPhrase(text, phrase string) bool {
+	if phrase == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(text[i:], phrase)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(phrase)
+		if (j == 0 || text[j-1] == ' ') && (end == len(text) || text[end] == ' ') {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+var (
+	yesWords = map[string]bool{
+		"si": true, "sip": true, "sii": true, "siii": true, "claro": true, "dale": true, "ok": true, "okay": true,
+		"okey": true, "vale": true, "correcto": true, "exacto": true, "afirmativo": true, "perfecto": true,
+		"listo": true, "bueno": true, "porfa": true, "confirmo": true, "confirmar": true, "seguro": true, "va": true,
+		"yes": true, "yeah": true, "yep": true, "sure": true, "right": true, "correct": true, "confirm": true,
+		"y": true, "s": true, "👍": true, "✅": true,
+	}
+	noWords = map[string]bool{
+		"no": true, "nop": true, "nope": true, "nel": true, "negativo": true, "tampoco": true, "nunca": true,
+		"nah": true, "n": true, "cancelar": true, "👎": true, "❌": true,
+	}
+)
+
+// ReadYesNo reads a yes or no answer in Spanish or English ("sí", "claro
+// que sí", "no, gracias", "yes please"). ok is false when the text says
+// neither or both.
+func ReadYesNo(text string) (yes, ok bool) {
+	n := Normalize(text)
+	if n == "" {
+		return false, false
+	}
+	var sawYes, sawNo bool
+	for _, w := range strings.Fields(n) {
+		switch {
+		case yesWords[w]:
+			sawYes = true
+		case noWords[w]:
+			sawNo = true
+		}
+	}
+	if n == "de acuerdo" || n == "por supuesto" || n == "of course" || n == "esta bien" {
+		sawYes = true
+	}
+	if sawYes == sawNo {
+		return false, false
+	}
+	return sawYes, true
+}
+
+var numberWords = map[string]int{
+	"cero": 0, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
+	"ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14, "quince": 15,
+	"dieciseis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veinte": 20, "veintiuno": 21,
+	"veintidos": 22, "veintitres": 23, "veinticuatro": 24, "veinticinco": 25, "veintiseis": 26,
+	"veintisiete": 27, "veintiocho": 28, "veintinueve": 29, "treinta": 30, "cuarenta": 40, "cincuenta": 50,
+	"sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90,
+	"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+	"nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+	"sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+	"forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}
+
+// ReadNumber reads the first number in a text: digits ("43", "42.5",
+// "42,5", "-3") or Spanish and English words up to 99 ("cuarenta y tres",
+// "forty-three"). The second result is the text it was read from.
+func ReadNumber(text string) (float64, string, bool) {
+	// Digits first.
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c < '0' || c > '9' {
+			continue
+		}
+		if i > 0 && isWordByte(text[i-1]) && !(text[i-1] == '-' || text[i-1] == '+') {
+			// a digit glued to letters ("A1234") is not a number of its own
+			j := i
+			for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+				j++
+			}
+			i = j
+			continue
+		}
+		start := i
+		if i > 0 && text[i-1] == '-' && (i == 1 || text[i-2] == ' ') {
+			start = i - 1
+		}
+		j := i
+		for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+			j++
+		}
+		if j+1 < len(text) && (text[j] == '.' || text[j] == ',') && text[j+1] >= '0' && text[j+1] <= '9' {
+			k := j + 1
+			for k < len(text) && text[k] >= '0' && text[k] <= '9' {
+				k++
+			}
+			j = k
+		}
+		if j < len(text) && isLetterByte(text[j]) {
+			i = j
+			continue
+		}
+		lit := text[start:j]
+		f, err := strconv.ParseFloat(strings.Replace(lit, ",", ".", 1), 64)
+		if err == nil {
+			return f, lit, true
+		}
+		i = j
+	}
+	// Then words: "cuarenta y tres", "forty-three", "veintitrés".
+	words := strings.Fields(Normalize(text))
+	for i := 0; i < len(words); i++ {
+		n, ok := numberWords[words[i]]
+		if !ok {
+			continue
+		}
+		lit := words[i]
+		if n >= 20 && n%10 == 0 && i+2 < len(words) && words[i+1] == "y" {
+			if u, ok := numberWords[words[i+2]]; ok && u < 10 {
+				return float64(n + u), lit + " y " + words[i+2], true
+			}
+		}
+		if n >= 20 && n%10 == 0 && i+1 < len(words) {
+			if u, ok := numberWords[words[i+1]]; ok && u > 0 && u < 10 && !isSpanishNumberWord(words[i+1]) {
+				return float64(n + u), lit + " " + words[i+1], true
+			}
+		}
+		return float64(n), lit, true
+	}
+	return 0, "", false
+}
+
+func isSpanishNumberWord(w string) bool {
+	switch w {
+	case "uno", "una", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve":
+		return true
+	}
+	return false
+}
+
+func isLetterByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
+
+func isWordByte(c byte) bool { return isLetterByte(c) || c >= '0' && c <= '9' || c == '_' }
+
+// cleanText makes an inbound text safe to process: valid UTF-8, no control
+// characters but newlines and tabs, at most max bytes (cut at a rune).
+func cleanText(s string, max int) string {
+	ok := utf8.ValidString(s)
+	if ok {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+				ok = false
+				break
+			}
+		}
+	}
+	if !ok {
+		s = strings.Map(func(r rune) rune {
+			if r == utf8.RuneError || (unicode.IsControl(r) && r != '\n' && r != '\t') {
+				return -1
+			}
+			return r
+		}, strings.ToValidUTF8(s, ""))
+	}
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}

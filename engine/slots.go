@@ -1,0 +1,506 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// fill is a value a message offers for a slot.
+type fill struct {
+	slot  *Slot
+	value any
+}
+
+// slotTakes reports whether an entity fills a slot outside of its question:
+// the entity the slot names, or the entity of the slot's own name, or the
+// unmistakable built-in entity of its type (email, phone).
+func slotTakes(s *Slot, entity string) bool {
+	if s.Entity != "" {
+		return s.Entity == entity
+	}
+	if s.Name == entity {
+		return true
+	}
+	switch s.Type {
+	case SlotEmail:
+		return entity == EntityEmail
+	case SlotPhone:
+		return entity == EntityPhone
+	}
+	return false
+}
+
+// entityFills returns, for each slot of flow f and each conversation- or
+// user-scoped slot, the first entity of the message that fills it.
+func (t *turn) entityFills(f *Flow) []fill {
+	if t.u == nil || len(t.u.Entities) == 0 {
+		return nil
+	}
+	var out []fill
+	add := func(s *Slot) {
+		for _, o := range out {
+			if o.slot == s || o.slot.Name == s.Name {
+				return
+			}
+		}
+		for _, e := range t.u.Entities {
+			if !slotTakes(s, e.Entity) {
+				continue
+			}
+			if v, err := coerceSlot(s, NormalizeValue(e.Value)); err == nil && v != nil {
+				out = append(out, fill{s, v})
+				return
+			}
+		}
+	}
+	if f != nil {
+		for _, s := range f.Slots {
+			add(s)
+		}
+	}
+	for _, s := range t.p.globals {
+		add(s)
+	}
+	return out
+}
+
+// fillFrom fills the unfilled slots the message has values for (except
+// skip), when the values are valid.
+func (t *turn) fillFrom(fr *Frame, f *Flow, fills []fill, skip *Slot) {
+	for _, c := range fills {
+		if c.slot == skip {
+			continue
+		}
+		if _, ok := t.slotValue(fr, c.slot); ok {
+			continue
+		}
+		if t.valid(fr, c.slot, c.value) {
+			t.setSlot(fr, c.slot, c.value)
+		}
+	}
+}
+
+// answer tries the message as the answer to the pending question. A
+// message that changes an answer already given is a correction: the flow
+// goes back to just after that question, forgets what followed, and runs
+// again from there. It reports whether the message was taken.
+func (t *turn) answer(fr *Frame, f *Flow, ask *Ask) bool {
+	sl := t.p.slot(f, ask.Slot)
+	if sl == nil {
+		return false
+	}
+	fills := t.entityFills(f)
+	// Corrections: a new value for a slot already filled.
+	rewind, corrected := -1, (*Slot)(nil)
+	var changes []fill
+	for _, c := range fills {
+		if c.slot == sl || c.slot.Type == SlotBoolean {
+			continue
+		}
+		cur, ok := t.slotValue(fr, c.slot)
+		if !ok || ValuesEqual(cur, c.value) || !t.valid(fr, c.slot, c.value) {
+			continue
+		}
+		changes = append(changes, c)
+		if ai := f.AskIndex(c.slot.Name); ai >= 0 && ai < fr.Step && (rewind < 0 || ai < rewind) {
+			rewind, corrected = ai, c.slot
+		}
+	}
+	if rewind >= 0 {
+		if corrected.Scope == ScopeFlow {
+			if i := fr.Vars.Index(corrected.Name); i >= 0 {
+				for _, v := range fr.Vars[i+1:] {
+					t.touch(fr, v.Name, nil)
+				}
+				clear(fr.Vars[i+1:])
+				fr.Vars = fr.Vars[:i+1]
+			}
+		}
+		for _, c := range changes {
+			t.setSlot(fr, c.slot, c.value)
+		}
+		t.fillFrom(fr, f, fills, nil)
+		fr.Step, fr.Mode, fr.Tries, fr.Reprompt = rewind+1, ModeRunning, 0, false
+		t.gotIt()
+		return true
+	}
+	for _, c := range changes { // corrections of what was not asked yet
+		t.setSlot(fr, c.slot, c.value)
+	}
+	v, generic := t.readPending(sl, fills)
+	if v == nil {
+		return false
+	}
+	if generic {
+		// "olvídalo", "quiero hablar con una persona" are not free-text
+		// answers nor a "no".
+		if r := t.systemRole(); r == SysCancel || r == SysHuman {
+			return false
+		}
+	}
+	if !t.valid(fr, sl, v) {
+		t.rejected = sl
+		return false
+	}
+	t.setSlot(fr, sl, v)
+	t.fillFrom(fr, f, fills, sl)
+	fr.Mode, fr.Tries, fr.Reprompt = ModeRunning, 0, false
+	t.gotIt()
+	return true
+}
+
+// readPending reads the pending slot's value from the message: an entity
+// that fills it, else the text read as the slot's type. generic says the
+// value came from a loose reading (any text, a yes or no word).
+func (t *turn) readPending(sl *Slot, fills []fill) (v any, generic bool) {
+	for _, c := range fills {
+		if c.slot == sl {
+			return c.value, false
+		}
+	}
+	text := strings.TrimSpace(t.in.Text)
+	ent := func(names ...string) (any, bool) {
+		if t.u == nil {
+			return nil, false
+		}
+		for _, e := range t.u.Entities {
+			for _, n := range names {
+				if e.Entity == n {
+					if v, err := coerceSlot(sl, NormalizeValue(e.Value)); err == nil && v != nil {
+						return v, true
+					}
+				}
+			}
+		}
+		return nil, false
+	}
+	switch sl.Type {
+	case SlotText:
+		if text != "" {
+			return text, true
+		}
+	case SlotNumber, SlotInteger:
+		if v, ok := ent(EntityNumber, EntitySize); ok {
+			return v, false
+		}
+		if f, _, ok := ReadNumber(text); ok {
+			if v, err := coerceSlot(sl, f); err == nil {
+				return v, false
+			}
+		}
+	case SlotBoolean:
+		if v, ok := ent(EntityBoolean); ok {
+			return v, true
+		}
+		if yes, ok := ReadYesNo(text); ok {
+			return yes, true
+		}
+	case SlotChoice:
+		if c, ok := matchChoice(sl, text); ok {
+			return c, false
+		}
+	case SlotEmail:
+		if v, ok := ent(EntityEmail); ok {
+			return v, false
+		}
+		if m := emailRE.FindString(text); m != "" {
+			return m, false
+		}
+	case SlotPhone:
+		if v, ok := ent(EntityPhone); ok {
+			return v, false
+		}
+		if m := phoneRE.FindString(text); m != "" && countDigits(m) >= 7 {
+			return strings.TrimSpace(m), false
+		}
+	case SlotDate:
+		if v, ok := ent(EntityDate); ok {
+			return v, false
+		}
+		if d, err := ParseDate(text); err == nil {
+			return d, false
+		}
+	case SlotPattern:
+		if sl.Pattern != nil {
+			if m, ok := findWord(sl.Pattern, text); ok {
+				return m, false
+			}
+		}
+	case SlotLocation:
+		if l := t.in.Location; l != nil {
+			return map[string]any{"lat": l.Lat, "lon": l.Lon, "name": l.Name, "address": l.Address}, false
+		}
+	case SlotAttachment:
+		for _, a := range t.in.Attachments {
+			if acceptsAttachment(sl, a) {
+				return map[string]any{"id": a.ID, "kind": a.Kind, "url": a.URL, "name": a.Name,
+					"mime": a.MIME, "caption": a.Caption, "size": a.Size}, false
+			}
+		}
+	}
+	return nil, false
+}
+
+// readChoice reads a pressed button as the pending slot's value.
+func (t *turn) readChoice(sl *Slot, value string) (any, bool) {
+	if sl == nil {
+		return nil, false
+	}
+	switch sl.Type {
+	case SlotChoice:
+		for _, c := range sl.Choices {
+			if c.Value == value {
+				return c.Value, true
+			}
+		}
+		if c, ok := matchChoice(sl, value); ok {
+			return c, true
+		}
+	case SlotBoolean:
+		switch strings.ToLower(value) {
+		case "true", "yes", "si", "sí", "1":
+			return true, true
+		case "false", "no", "0":
+			return false, true
+		}
+	default:
+		if v, err := coerceSlot(sl, value); err == nil && v != nil {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+var (
+	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+	phoneRE = regexp.MustCompile(`\+?[0-9][0-9 ().\-]{5,}[0-9]`)
+)
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+// findWord returns the first match of re in s that is not glued to other
+// letters or digits.
+func findWord(re *regexp.Regexp, s string) (string, bool) {
+	for _, loc := range re.FindAllStringIndex(s, 8) {
+		if loc[0] == loc[1] {
+			continue
+		}
+		if loc[0] > 0 && isWordByte(s[loc[0]-1]) {
+			continue
+		}
+		if loc[1] < len(s) && isWordByte(s[loc[1]]) {
+			continue
+		}
+		return s[loc[0]:loc[1]], true
+	}
+	return "", false
+}
+
+func acceptsAttachment(sl *Slot, a Attachment) bool {
+	if len(sl.Accept) == 0 {
+		return true
+	}
+	for _, k := range sl.Accept {
+		if k == a.Kind {
+			return true
+		}
+	}
+	return false
+}
+
+// matchChoice finds the choice a text names: by value, label (any
+// language) or synonym, accent- and case-insensitively; as a whole phrase
+// inside the text when only one choice appears; or by its number in the list.
+func matchChoice(sl *Slot, text string) (string, bool) {
+	n := Normalize(text)
+	if n == "" {
+		return "", false
+	}
+	phrases := func(c Choice) []string {
+		ps := []string{Normalize(c.Value)}
+		for _, tm := range c.Label {
+			if tm != nil && tm.Static() {
+				ps = append(ps, Normalize(tm.Source))
+			}
+		}
+		for _, s := range c.Synonyms {
+			ps = append(ps, Normalize(s))
+		}
+		return ps
+	}
+	for _, c := range sl.Choices {
+		for _, p := range phrases(c) {
+			if p == n {
+				return c.Value, true
+			}
+		}
+	}
+	found := -1
+	for i, c := range sl.Choices {
+		for _, p := range phrases(c) {
+			if containsPhrase(n, p) {
+				if found >= 0 && found != i {
+					found = -2
+				} else if found != -2 {
+					found = i
+				}
+				break
+			}
+		}
+	}
+	if found >= 0 {
+		return sl.Choices[found].Value, true
+	}
+	if k, err := strconv.Atoi(n); err == nil && k >= 1 && k <= len(sl.Choices) {
+		return sl.Choices[k-1].Value, true
+	}
+	return "", false
+}
+
+// coerceSlot converts a value to the canonical type of a slot and checks
+// what the type itself demands (a pattern, a choice).
+func coerceSlot(sl *Slot, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch sl.Type {
+	case SlotBoolean:
+		if s, ok := v.(string); ok {
+			switch strings.ToLower(s) {
+			case "true", "yes", "si", "sí":
+				return true, nil
+			case "false", "no":
+				return false, nil
+			}
+		}
+	case SlotChoice:
+		s := FormatValue(v)
+		if len(sl.Choices) == 0 {
+			return s, nil
+		}
+		if c, ok := matchChoice(sl, s); ok {
+			return c, nil
+		}
+		return nil, fmt.Errorf("%q is not one of the choices", s)
+	case SlotPattern:
+		s, ok := v.(string)
+		if !ok {
+			s = FormatValue(v)
+		}
+		if sl.Pattern != nil && !sl.Pattern.MatchString(s) {
+			return nil, fmt.Errorf("%q does not match %s", s, sl.Pattern)
+		}
+		return s, nil
+	case SlotText, SlotEmail, SlotPhone:
+		if _, ok := v.(string); !ok {
+			switch v.(type) {
+			case float64, int, bool:
+				return FormatValue(v), nil
+			}
+		}
+	case SlotDate:
+		if s, ok := v.(string); ok {
+			d, err := ParseDate(s)
+			if err != nil {
+				return nil, err
+			}
+			return d, nil
+		}
+	case SlotLocation:
+		if l, ok := v.(*Location); ok {
+			return map[string]any{"lat": l.Lat, "lon": l.Lon, "name": l.Name, "address": l.Address}, nil
+		}
+	}
+	return sl.Type.ValueType().Coerce(v)
+}
+
+// valid reports whether a value passes the slot's validation (evaluated
+// with the value under the slot's name). A validation that fails to
+// evaluate rejects the value and is logged.
+func (t *turn) valid(fr *Frame, sl *Slot, v any) bool {
+	if sl.Validate == nil {
+		return true
+	}
+	env := t.vars()
+	old, had := env[sl.Name]
+	env[sl.Name] = v
+	ok, err := sl.Validate.EvalBool(env)
+	if had {
+		env[sl.Name] = old
+	} else {
+		delete(env, sl.Name)
+	}
+	if err != nil {
+		flow := ""
+		if fr != nil {
+			flow = fr.Flow
+		}
+		t.event(EvError, flow, "validate "+sl.Name+": "+err.Error())
+		return false
+	}
+	return ok
+}
+
+// slotValue returns a slot's value as the frame sees it.
+func (t *turn) slotValue(fr *Frame, sl *Slot) (any, bool) {
+	switch {
+	case sl.Scope == ScopeFlow:
+		if fr == nil {
+			return nil, false
+		}
+		return fr.Vars.Get(sl.Name)
+	case sl.Scope == ScopeUser && t.profile != nil:
+		return t.profile.Vars.Get(sl.Name)
+	}
+	return t.s.Vars.Get(sl.Name)
+}
+
+// SlotOptOut is the user-scoped boolean slot through which a shopper
+// consents to proactive messages: false opts out ("no quiero más avisos").
+const SlotOptOut = "notifications"
+
+// setSlot stores a slot's value in its scope (nil clears it).
+func (t *turn) setSlot(fr *Frame, sl *Slot, v any) {
+	var vs *Vars
+	switch {
+	case sl.Scope == ScopeFlow:
+		if fr == nil {
+			return
+		}
+		vs = &fr.Vars
+	case sl.Scope == ScopeUser && t.profile != nil:
+		vs = &t.profile.Vars
+		t.profileDirty = true
+		if sl.Name == SlotOptOut {
+			b, _ := v.(bool)
+			t.profile.OptOut = v != nil && !b
+		}
+	default:
+		vs = &t.s.Vars
+	}
+	if v == nil {
+		vs.Delete(sl.Name)
+	} else {
+		vs.Set(sl.Name, v)
+	}
+	if t.env != nil {
+		t.env[sl.Name] = v
+	}
+	if v != nil && fr != nil && (sl.Name == "csat" || fr.Flow == "csat") &&
+		(sl.Type == SlotNumber || sl.Type == SlotInteger || sl.Type == SlotChoice) {
+		ev := t.newEvent(EvCSAT, fr.Flow, sl.Name)
+		ev.Value = v
+		t.events = append(t.events, ev)
+	}
+}
+

@@ -1,0 +1,1078 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// turn is the work of one turn on a private copy of a session.
+type turn struct {
+	rt   *Runtime
+	ctx  context.Context
+	p    *loaded
+	prev *Session // as loaded (nil: a new conversation)
+	s    *Session // the working copy, committed at the end
+	in   Inbound
+	now  time.Time
+
+	u          *Understanding
+	understood bool // Understand was called
+	intent     string
+	confidence float64
+	norm       string // the normalised text, when computed
+	normDone   bool
+	matched    *match
+
+	profile      *Profile
+	profileDirty bool
+
+	entries []Entry // new transcript entries
+	replies int     // index in entries of the first bot entry of this turn
+	events  []Event
+	outbox  []OutboxItem
+	unsched []Timer
+
+	env         map[string]any
+	userVar     map[string]any
+	steps       int
+	guarded     bool // the loop guard has stopped this turn once
+	failing     bool // the error flow is running
+	stopped     bool
+	calls       int    // action calls so far (part of the idempotency key)
+	rejected    *Slot  // the pending slot's answer failed validation
+	handoffNote string // why a person is asked for, when no step says
+	handoffReq  *HandoffRequest
+	forward     *Entry
+	userTurn    bool // a message from the user (not an event, timer or agent)
+	proactive   bool // replies are sent through the channel, not returned
+	agentTurn   bool // a person's action (assign, send, release, close)
+	deadline    context.Context
+	cancel      context.CancelFunc
+}
+
+func (rt *Runtime) newTurn(ctx context.Context, prev *Session, in Inbound) *turn {
+	now := in.At
+	if now.IsZero() {
+		now = rt.now()
+	}
+	return &turn{rt: rt, ctx: ctx, prev: prev, in: in, now: now}
+}
+
+// begin prepares the working session: a fresh one, or a copy of prev moved
+// to the current program at a safe point, expired or reopened as needed,
+// with the user's profile when the program needs it.
+func (t *turn) begin() error {
+	set := t.rt.programs.Load()
+	if t.prev == nil {
+		t.p = set.current
+		t.s = &Session{ID: t.in.Conversation, User: t.in.User, Channel: t.in.Channel, Status: StatusBot,
+			Version: t.p.version, Started: t.now, LastActive: t.now, Verified: t.in.Verified}
+	} else {
+		t.s = t.prev.Clone()
+		t.p = set.byVersion[t.s.Version]
+		if t.p == nil || (len(t.s.Stack) == 0 && set.current != t.p) {
+			old := t.p
+			t.p = set.current
+			t.s.Version = t.p.version
+			if old == nil {
+				t.migrate()
+			}
+		}
+		if t.in.User != "" && t.in.User != t.s.User {
+			t.s.User, t.s.Verified = t.in.User, false
+		}
+		if t.in.Channel != "" {
+			t.s.Channel = t.in.Channel
+		}
+		if t.in.Verified {
+			t.s.Verified = true
+		}
+	}
+	if t.s.Lang == "" {
+		t.s.Lang = t.p.pickLang(t.in.Lang)
+	}
+	t.userTurn = t.in.Event == "" && !t.agentTurn && !t.proactive
+	if t.prev != nil && t.userTurn {
+		ttl := t.p.settings.SessionTTL
+		switch {
+		case t.s.Status == StatusClosed:
+			t.restart("")
+		case ttl > 0 && t.now.Sub(t.s.LastActive) > ttl:
+			t.restart("expired")
+		}
+	}
+	if t.s.User != "" && (t.prev == nil || t.p.userSlots || t.prev.User != t.s.User) {
+		if err := t.loadProfile(); err != nil {
+			return err
+		}
+		t.noteIdentity()
+	}
+	return nil
+}
+
+// restart makes a closed or expired conversation start afresh.
+func (t *turn) restart(why string) {
+	if why != "" {
+		t.abandonAll(why)
+	}
+	t.s.Stack = nil
+	t.s.Vars = nil
+	t.s.Status = StatusBot
+	t.s.Handoff = nil
+	t.s.Fallbacks = 0
+	t.s.Started = t.now
+	t.env = nil
+}
+
+// migrate moves the flows of a conversation whose program version is gone
+// (a restart after a reload) onto the current program: a question is asked
+// again where the new flow asks it; what cannot be placed is abandoned.
+func (t *turn) migrate() {
+	var keep []Frame
+	for _, fr := range t.s.Stack {
+		f := t.p.Flow(fr.Flow)
+		ok := f != nil && fr.Step <= len(f.Steps)
+		if ok && fr.Mode == ModeAsking {
+			i := -1
+			if fr.Step < len(f.Steps) {
+				if a, isAsk := f.Steps[fr.Step].(*Ask); isAsk {
+					i = f.AskIndex(a.Slot)
+				}
+			}
+			if i < 0 {
+				ok = false
+			} else {
+				fr.Step, fr.Mode, fr.Reprompt = i, ModeRunning, true
+			}
+		}
+		if !ok {
+			t.event(EvFlowAbandoned, fr.Flow, "version")
+			continue
+		}
+		keep = append(keep, fr)
+	}
+	t.s.Stack = keep
+	// A question waiting on top is asked again in the new words.
+	if top := t.s.Top(); top == nil || top.Mode != ModeRunning {
+		return
+	}
+}
+
+func (p *loaded) pickLang(hint string) string {
+	if hint != "" {
+		for _, l := range p.Languages {
+			if strings.EqualFold(l, hint) || (len(hint) > len(l) && strings.EqualFold(hint[:len(l)], l) && (hint[len(l)] == '-' || hint[len(l)] == '_')) {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
+func (t *turn) loadProfile() error {
+	prof, err := t.rt.store.Profile(t.ctx, t.s.User)
+	if err != nil {
+		return storeError(err)
+	}
+	if prof == nil {
+		prof = &Profile{ID: t.s.User, Created: t.now, Updated: t.now}
+		t.profileDirty = true
+	} else {
+		prof = prof.Clone()
+	}
+	t.profile = prof
+	return nil
+}
+
+// noteIdentity records the channel and conversation the user is on, so
+// proactive messages find them.
+func (t *turn) noteIdentity() {
+	if t.profile == nil || t.in.Channel == "" {
+		return
+	}
+	if t.s.Verified && !t.profile.Verified {
+		t.profile.Verified = true
+		t.profileDirty = true
+	}
+	latest, _ := t.profile.Latest()
+	for i := range t.profile.Identities {
+		id := &t.profile.Identities[i]
+		if id.Channel == t.in.Channel && id.Conversation == t.s.ID {
+			if latest.Conversation != id.Conversation || latest.Channel != id.Channel || t.now.Sub(id.Seen) > time.Hour {
+				id.Seen = t.now
+				t.profileDirty = true
+			}
+			return
+		}
+	}
+	t.profile.Identities = append(t.profile.Identities, Identity{Channel: t.in.Channel, Conversation: t.s.ID, Seen: t.now})
+	if len(t.profile.Identities) > 16 { // keep the most recent
+		t.profile.Identities = t.profile.Identities[len(t.profile.Identities)-16:]
+	}
+	t.profileDirty = true
+}
+
+// dispatch handles the inbound message: by the conversation's status, then
+// as an event, a pressed button or a text.
+func (t *turn) dispatch() {
+	in := &t.in
+	if t.userTurn {
+		e := Entry{From: FromUser, Text: in.Text, Choice: in.Choice, ID: in.ID, Channel: in.Channel,
+			At: t.now, Attachments: in.Attachments, Location: in.Location}
+		if e.Text == "" && e.Choice != "" {
+			e.Text = t.choiceLabel(e.Choice)
+		}
+		t.emit(e)
+		t.replies = len(t.entries)
+	}
+	if t.s.Status == StatusQueued || t.s.Status == StatusAgent {
+		if t.userTurn {
+			e := t.entries[len(t.entries)-1]
+			t.forward = &e
+			return
+		}
+	}
+	switch {
+	case in.Event != "":
+		t.onEvent(in.Event, in.Data)
+	case in.Choice != "":
+		t.onChoice(in.Choice)
+	default:
+		t.onText()
+	}
+	t.run()
+}
+
+// choiceLabel returns the label of the pending question's choice with the
+// given value, or the value.
+func (t *turn) choiceLabel(value string) string {
+	if fr, f, ask := t.pending(); fr != nil {
+		if sl := t.p.slot(f, ask.Slot); sl != nil {
+			for _, c := range sl.Choices {
+				if c.Value == value {
+					if l, _ := c.Label.Render(t.s.Lang, t.p.DefaultLang(), nil); l != "" {
+						return l
+					}
+				}
+			}
+		}
+	}
+	return value
+}
+
+// pending returns the frame on top when it waits for the answer to a
+// question, with its flow and Ask step.
+func (t *turn) pending() (*Frame, *Flow, *Ask) {
+	fr := t.s.Top()
+	if fr == nil || fr.Mode != ModeAsking {
+		return nil, nil, nil
+	}
+	f := t.p.Flow(fr.Flow)
+	if f == nil || fr.Step >= len(f.Steps) {
+		return nil, nil, nil
+	}
+	ask, ok := f.Steps[fr.Step].(*Ask)
+	if !ok {
+		return nil, nil, nil
+	}
+	return fr, f, ask
+}
+
+func (t *turn) onText() {
+	text := strings.TrimSpace(t.in.Text)
+	if text == "" && len(t.in.Attachments) == 0 && t.in.Location == nil {
+		// Nothing to read: ask the pending question again, or stay quiet.
+		if fr, _, _ := t.pending(); fr != nil {
+			fr.Mode, fr.Reprompt = ModeRunning, true
+		}
+		return
+	}
+	t.understand(text)
+	if fr, f, ask := t.pending(); fr != nil {
+		if t.answer(fr, f, ask) {
+			return
+		}
+		if t.route(true) {
+			return
+		}
+		t.invalidAnswer(fr, f, ask)
+		return
+	}
+	if t.route(false) {
+		return
+	}
+	t.fallback()
+}
+
+func (t *turn) onChoice(value string) {
+	if fr, f, ask := t.pending(); fr != nil {
+		sl := t.p.slot(f, ask.Slot)
+		if v, ok := t.readChoice(sl, value); ok {
+			if t.valid(fr, sl, v) {
+				t.setSlot(fr, sl, v)
+				fr.Mode, fr.Tries, fr.Reprompt = ModeRunning, 0, false
+				t.gotIt()
+				return
+			}
+			t.rejected = sl
+		}
+	}
+	if a := t.p.articleFor(value); a != nil {
+		if t.canDigress() {
+			t.kbAnswer(a)
+			return
+		}
+	} else if f := t.flowForButton(value); f != nil {
+		if t.startTriggered(f) {
+			return
+		}
+	}
+	// An unknown value: read it as if typed.
+	if t.in.Text == "" {
+		t.in.Text = value
+	}
+	t.onText()
+}
+
+// flowForButton returns the flow a pressed button asks for: one its value
+// triggers as an intent, or the flow it names.
+func (t *turn) flowForButton(value string) *Flow {
+	for _, f := range t.p.intentFlows[value] {
+		if t.guard(f) {
+			return f
+		}
+	}
+	if f := t.p.Flow(value); f != nil && t.guard(f) {
+		return f
+	}
+	return nil
+}
+
+// handlesEvent reports whether an event would do something: resume a
+// waiting flow or start one.
+func (t *turn) handlesEvent(name string) bool {
+	if w, _ := t.waitingFor(name); w != nil {
+		return true
+	}
+	return len(t.p.eventFlows[name]) > 0
+}
+
+// waitingFor returns the frame on top when it waits at a Wait step for the event.
+func (t *turn) waitingFor(name string) (*Frame, *Wait) {
+	fr := t.s.Top()
+	if fr == nil || fr.Mode != ModeWaiting {
+		return nil, nil
+	}
+	f := t.p.Flow(fr.Flow)
+	if f == nil || fr.Step >= len(f.Steps) {
+		return nil, nil
+	}
+	w, ok := f.Steps[fr.Step].(*Wait)
+	if !ok {
+		return nil, nil
+	}
+	for _, e := range w.Events {
+		if e == name {
+			return fr, w
+		}
+	}
+	return nil, nil
+}
+
+func (t *turn) onEvent(name string, data map[string]any) {
+	ev := NormalizeValue(data)
+	if ev == nil {
+		ev = map[string]any{}
+	}
+	if fr, w := t.waitingFor(name); fr != nil {
+		if w.Into != "" {
+			t.setVar(fr, t.p.Flow(fr.Flow), w.Into, ev)
+		}
+		fr.Vars.Set(VarEvent, ev)
+		fr.Mode = ModeRunning
+		fr.Step++
+		t.unschedule(TimerWait)
+		t.env = nil
+		return
+	}
+	for _, f := range t.p.eventFlows[name] {
+		if !t.guard(f) {
+			continue
+		}
+		kind := FrameStarted
+		if top := t.s.Top(); top != nil && top.Mode != ModeRunning {
+			kind = FrameDigression
+		}
+		fr := t.push(f, kind, "event "+name)
+		if fr != nil {
+			fr.Vars.Set(VarEvent, ev)
+		}
+		return
+	}
+}
+
+// understand runs the Understander on a text.
+func (t *turn) understand(text string) {
+	if t.understood || t.rt.nlu == nil || text == "" {
+		return
+	}
+	t.understood = true
+	q := Query{Text: text, Lang: t.s.Lang, Now: t.now}
+	if fr, f, ask := t.pending(); fr != nil {
+		if sl := t.p.slot(f, ask.Slot); sl != nil {
+			q.Expect = expectedEntities(sl)
+		}
+	}
+	u, err := t.rt.nlu.Understand(t.ctx, q)
+	if err != nil {
+		t.rt.log.Warn("understander failed", "conversation", t.s.ID, "err", err)
+		return
+	}
+	t.u = u
+	t.intent, t.confidence = u.Top()
+	if t.s.Lang == "" && u != nil {
+		t.s.Lang = t.p.pickLang(u.Lang)
+	}
+}
+
+func expectedEntities(sl *Slot) []string {
+	if sl.Entity != "" {
+		return []string{sl.Entity}
+	}
+	switch sl.Type {
+	case SlotNumber, SlotInteger:
+		return []string{EntityNumber}
+	case SlotBoolean:
+		return []string{EntityBoolean}
+	case SlotEmail:
+		return []string{EntityEmail}
+	case SlotPhone:
+		return []string{EntityPhone}
+	case SlotDate:
+		return []string{EntityDate}
+	}
+	return []string{sl.Name}
+}
+
+// normText returns the normalised text of the message.
+func (t *turn) normText() string {
+	if !t.normDone {
+		t.norm, t.normDone = Normalize(t.in.Text), true
+	}
+	return t.norm
+}
+
+// match is what a message asks for, besides answering a question.
+type match struct {
+	flow    *Flow
+	article *Article
+}
+
+// match finds what the message triggers: a flow (by intent above the
+// threshold, in rank order, then keywords, then patterns, each only when its
+// guard holds) or a knowledge-base article ("kb:<id>" intents that no flow
+// claims).
+func (t *turn) match() *match {
+	if t.matched != nil {
+		return t.matched
+	}
+	m := &match{}
+	t.matched = m
+	th := t.p.settings.Threshold
+	if t.u != nil {
+		for _, is := range t.u.Intents {
+			if is.Confidence < th {
+				break
+			}
+			for _, f := range t.p.intentFlows[is.Intent] {
+				if t.guard(f) {
+					m.flow = f
+					return m
+				}
+			}
+			if a := t.p.articleFor(is.Intent); a != nil {
+				m.article = a
+				return m
+			}
+		}
+	}
+	if t.in.Text == "" {
+		return m
+	}
+	if len(t.p.keywords) > 0 {
+		n := t.normText()
+		for _, k := range t.p.keywords {
+			if containsPhrase(n, k.phrase) && t.guard(k.flow) {
+				m.flow = k.flow
+				return m
+			}
+		}
+	}
+	for _, f := range t.p.patterned {
+		for _, re := range f.Triggers.Patterns {
+			if re.MatchString(t.in.Text) && t.guard(f) {
+				m.flow = f
+				return m
+			}
+		}
+	}
+	return m
+}
+
+// guard reports whether a flow's trigger guard holds (a failing guard does not).
+func (t *turn) guard(f *Flow) bool {
+	if f.Triggers.Guard == nil {
+		return true
+	}
+	ok, err := f.Triggers.Guard.EvalBool(t.vars())
+	if err != nil {
+		t.event(EvError, f.Name, "guard: "+err.Error())
+		return false
+	}
+	return ok
+}
+
+// systemRole returns the role of the flow the message triggers, if any.
+func (t *turn) systemRole() SystemRole {
+	if m := t.match(); m.flow != nil {
+		return t.p.roleOf[m.flow.Name]
+	}
+	return ""
+}
+
+// route starts what the message triggers. asking says a question is
+// pending: then only an interruptible flow may be left for a digression.
+func (t *turn) route(asking bool) bool {
+	m := t.match()
+	switch {
+	case m.flow != nil:
+		return t.startTriggered(m.flow)
+	case m.article != nil:
+		if asking && !t.canDigress() {
+			return false
+		}
+		t.kbAnswer(m.article)
+		return true
+	}
+	return false
+}
+
+// canDigress reports whether the flow on top may be interrupted now.
+func (t *turn) canDigress() bool {
+	top := t.s.Top()
+	if top == nil || top.Mode == ModeRunning {
+		return true
+	}
+	f := t.p.Flow(top.Flow)
+	return f != nil && f.Interruptible && len(t.s.Stack) < t.p.settings.MaxDepth
+}
+
+// startTriggered starts a flow the message asks for: cancel and the human
+// request at any point, another flow over an interruptible one as a
+// digression, the flow in progress by filling what the message says.
+func (t *turn) startTriggered(f *Flow) bool {
+	top := t.s.Top()
+	switch t.p.roleOf[f.Name] {
+	case SysCancel:
+		t.abandonAll("cancel")
+		t.push(f, FrameStarted, "cancel")
+		t.gotIt()
+		return true
+	case SysHuman:
+		t.handoffNote = "asked for a person"
+		t.push(f, t.overKind(), "human")
+		t.gotIt()
+		return true
+	}
+	if top != nil && top.Flow == f.Name && top.Mode == ModeAsking {
+		// Asked again for the flow in progress: take what the message says.
+		t.fillFrom(top, f, t.entityFills(f), nil)
+		top.Mode, top.Reprompt = ModeRunning, true
+		t.gotIt()
+		return true
+	}
+	if top != nil && top.Mode != ModeRunning && !t.canDigress() {
+		return false
+	}
+	fr := t.push(f, t.overKind(), "trigger")
+	if fr == nil {
+		return false
+	}
+	t.fillFrom(fr, f, t.entityFills(f), nil)
+	t.gotIt()
+	return true
+}
+
+// overKind is the kind of a flow pushed now: a digression over a flow that
+// waits, else a flow of its own.
+func (t *turn) overKind() FrameKind {
+	if top := t.s.Top(); top != nil && top.Mode != ModeRunning {
+		return FrameDigression
+	}
+	return FrameStarted
+}
+
+// gotIt notes that the message was understood.
+func (t *turn) gotIt() { t.s.Fallbacks = 0 }
+
+// kbAnswer answers from the knowledge base, then goes back to the question
+// pending, if any.
+func (t *turn) kbAnswer(a *Article) {
+	t.event(EvKB, "", a.ID)
+	if a.Answer != nil {
+		t.say(a.Answer, nil, nil)
+	}
+	t.gotIt()
+	if fr, _, _ := t.pending(); fr != nil {
+		t.resume(fr)
+	}
+}
+
+// fallback answers a message that was not understood, with the likeliest
+// intents as buttons; after Settings.FallbackLimit in a row, a person.
+func (t *turn) fallback() {
+	t.s.Fallbacks++
+	ev := t.newEvent(EvFallback, "", "")
+	ev.Value = t.s.Fallbacks
+	t.events = append(t.events, ev)
+	if t.s.Fallbacks >= t.p.settings.FallbackLimit {
+		n := t.s.Fallbacks
+		t.s.Fallbacks = 0
+		t.human("fallback ×" + itoa(n))
+		return
+	}
+	f := t.p.SystemFlow(SysFallback)
+	if f == nil {
+		t.sayBuiltin(SysFallback)
+		return
+	}
+	kind := FrameStarted
+	if top := t.s.Top(); top != nil && top.Mode != ModeRunning {
+		kind = FrameQuiet
+	}
+	if fr := t.push(f, kind, "fallback"); fr != nil {
+		fr.Vars.Set(VarSuggestions, t.suggestions())
+	}
+}
+
+// suggestions are the likeliest intents below the threshold that lead
+// somewhere, as buttons whose value is the intent.
+func (t *turn) suggestions() []any {
+	out := []any{}
+	if t.u == nil {
+		return out
+	}
+	seen := map[string]bool{}
+	for _, is := range t.u.Intents {
+		if len(out) == 3 {
+			break
+		}
+		if is.Confidence <= 0 {
+			continue
+		}
+		label := ""
+		if a := t.p.articleFor(is.Intent); a != nil {
+			label, _ = a.Title.Render(t.s.Lang, t.p.DefaultLang(), nil)
+		} else {
+			for _, f := range t.p.intentFlows[is.Intent] {
+				if t.p.roleOf[f.Name] != "" || seen[f.Name] {
+					continue
+				}
+				seen[f.Name] = true
+				label = t.flowTitle(f)
+				break
+			}
+		}
+		if label != "" {
+			out = append(out, map[string]any{"label": label, "value": is.Intent})
+		}
+	}
+	return out
+}
+
+// flowTitle is how the bot names a flow to the shopper.
+func (t *turn) flowTitle(f *Flow) string {
+	if s, err := f.Title.Render(t.s.Lang, t.p.DefaultLang(), t.vars()); err == nil && s != "" {
+		return s
+	}
+	if f.Description != "" {
+		return f.Description
+	}
+	return strings.ReplaceAll(f.Name, "_", " ")
+}
+
+// human hands the conversation to a person through the human system flow,
+// or directly when the bot has none.
+func (t *turn) human(reason string) {
+	t.handoffNote = reason
+	if f := t.p.SystemFlow(SysHuman); f != nil {
+		t.push(f, t.overKind(), "human")
+		return
+	}
+	t.sayBuiltin(SysHuman)
+	flow, step := "", ""
+	if top := t.s.Top(); top != nil {
+		flow = top.Flow
+		step = "#" + itoa(top.Step)
+	}
+	t.requestHandoff(t.p.settings.DefaultQueue, 0, reason, flow, step)
+}
+
+// requestHandoff queues the conversation for a person; the Handoff hook is
+// called once the turn is committed.
+func (t *turn) requestHandoff(queue string, priority int, reason, flow, step string) {
+	if t.s.Status == StatusQueued || t.s.Status == StatusAgent {
+		return
+	}
+	if queue == "" {
+		queue = t.p.settings.DefaultQueue
+	}
+	t.s.Status = StatusQueued
+	t.s.Handoff = &HandoffState{Queue: queue, Reason: reason, Since: t.now}
+	ev := t.newEvent(EvHandoff, flow, queue)
+	ev.Value = reason
+	t.events = append(t.events, ev)
+	t.handoffReq = &HandoffRequest{Queue: queue, Priority: priority, Reason: reason, Flow: flow, Step: step, At: t.now}
+	t.unschedule(TimerReminder)
+}
+
+// release gives the conversation back to the bot (see Runtime.Release).
+func (t *turn) release(flow string) {
+	t.s.Status = StatusBot
+	t.s.Handoff = nil
+	t.event(EvReleased, "", flow)
+	for i := len(t.s.Stack) - 1; i >= 0; i-- {
+		if t.s.Stack[i].Mode == ModeHandoff {
+			t.s.Stack[i].Mode = ModeRunning
+			break
+		}
+	}
+	if top := t.s.Top(); top != nil && top.Mode == ModeAsking {
+		top.Mode, top.Reprompt = ModeRunning, true
+	}
+	if flow != "" {
+		t.push(t.p.Flow(flow), FrameStarted, "release")
+	}
+}
+
+// close closes the conversation.
+func (t *turn) close(by string) {
+	t.abandonAll("closed")
+	t.s.Status = StatusClosed
+	t.s.Handoff = nil
+	t.event(EvClosed, "", by)
+}
+
+// invalidAnswer handles a message that neither answers the pending
+// question nor leads elsewhere: a retry, and after the slot's retries, its
+// Exhausted target.
+func (t *turn) invalidAnswer(fr *Frame, f *Flow, ask *Ask) {
+	sl := t.p.slot(f, ask.Slot)
+	t.fillFrom(fr, f, t.entityFills(f), sl)
+	fr.Tries++
+	retries := t.p.settings.Retries
+	if sl != nil && sl.Retries > 0 {
+		retries = sl.Retries
+	}
+	if fr.Tries >= retries {
+		fr.Tries = 0
+		t.event(EvFlowAbandoned, f.Name, "exhausted:"+ask.Slot)
+		if ask.Exhausted >= 0 {
+			t.events = t.events[:len(t.events)-1] // not abandoned: it goes on elsewhere
+			fr.Step, fr.Mode, fr.Reprompt = ask.Exhausted, ModeRunning, false
+			return
+		}
+		t.popFrame()
+		t.fallback()
+		return
+	}
+	if t.rejected == sl && sl != nil && len(sl.Invalid) > 0 {
+		t.sayText(sl.Invalid, f)
+		return
+	}
+	fr.Mode, fr.Reprompt = ModeRunning, true
+}
+
+// sayBuiltin says the runtime's own words for a system role whose flow the
+// program lacks.
+func (t *turn) sayBuiltin(role SystemRole) {
+	es, en := "", ""
+	switch role {
+	case SysFallback:
+		es, en = "Perdón, no te entendí.", "Sorry, I did not understand."
+	case SysCancel:
+		es, en = "De acuerdo, lo dejamos aquí.", "OK, let's leave it there."
+	case SysHuman:
+		es, en = "Te comunico con una persona.", "I'm passing you to a person."
+	case SysInactivity:
+		es, en = "¿Sigues ahí?", "Are you still there?"
+	case SysError:
+		es, en = "Perdón, algo falló. Intenta de nuevo en un momento.", "Sorry, something went wrong. Please try again in a moment."
+	default:
+		return
+	}
+	text := es
+	if t.s.Lang == "en" || (t.s.Lang == "" && t.p.DefaultLang() == "en") {
+		text = en
+	}
+	t.emit(Entry{From: FromBot, Text: text, At: t.now, Channel: t.s.Channel})
+}
+
+// emit appends a transcript entry, numbering it.
+func (t *turn) emit(e Entry) {
+	t.s.Seq++
+	e.Seq = t.s.Seq
+	if e.From != FromUser && t.proactive {
+		e.Proactive = true
+		t.outbox = append(t.outbox, OutboxItem{User: t.userKey(), Conversation: t.s.ID, Seq: e.Seq,
+			Message: e.Outbound(t.s.ID, t.s.User), At: t.now})
+	}
+	t.entries = append(t.entries, e)
+}
+
+// userKey is the user a conversation belongs to: its user, or itself when anonymous.
+func (t *turn) userKey() string {
+	if t.s.User != "" {
+		return t.s.User
+	}
+	return t.s.ID
+}
+
+func (t *turn) newEvent(kind EventKind, flow, detail string) Event {
+	return Event{At: t.now, Kind: kind, Conversation: t.s.ID, User: t.s.User, Channel: t.s.Channel, Flow: flow, Detail: detail}
+}
+
+func (t *turn) event(kind EventKind, flow, detail string) {
+	t.events = append(t.events, t.newEvent(kind, flow, detail))
+}
+
+// finish settles the session after the turn: timers, the de-duplication
+// window, the turn's event.
+func (t *turn) finish() {
+	s := t.s
+	if s.Lang == "" {
+		s.Lang = t.p.DefaultLang()
+	}
+	if t.cancel != nil {
+		t.cancel()
+	}
+	if t.userTurn {
+		s.LastActive = t.now
+		s.Turns++
+		ev := t.newEvent(EvTurn, t.waitingFlow(), "")
+		ev.Intent, ev.Confidence = t.intent, t.confidence
+		t.events = append(t.events, ev)
+	}
+	t.scheduleTimers()
+	if t.in.ID != "" {
+		d := Delivery{ID: t.in.ID, First: t.s.Seq + 1, Last: t.s.Seq}
+		if t.replies < len(t.entries) {
+			d.First, d.Last = t.entries[t.replies].Seq, t.entries[len(t.entries)-1].Seq
+		}
+		if len(s.Recent) >= t.rt.window {
+			s.Recent = append(s.Recent[:0], s.Recent[len(s.Recent)-t.rt.window+1:]...)
+		}
+		s.Recent = append(s.Recent, d)
+	}
+}
+
+// waitingFlow is the flow waiting for input, or "".
+func (t *turn) waitingFlow() string {
+	if top := t.s.Top(); top != nil && (top.Mode == ModeAsking || top.Mode == ModeWaiting) {
+		return top.Flow
+	}
+	return ""
+}
+
+// scheduleTimers sets the conversation's timers for the state it is left in.
+func (t *turn) scheduleTimers() {
+	s, st := t.s, t.p.settings
+	waiting := s.Status == StatusBot && t.waitingFlow() != ""
+	if t.userTurn {
+		if waiting && st.ReminderAfter > 0 {
+			t.schedule(TimerReminder, s.LastActive.Add(st.ReminderAfter))
+		} else {
+			t.unschedule(TimerReminder)
+		}
+		if st.CloseAfter > 0 && s.Status != StatusAgent && s.Status != StatusClosed && (len(s.Stack) > 0 || s.Status == StatusQueued) {
+			t.schedule(TimerClose, s.LastActive.Add(st.CloseAfter))
+		} else {
+			t.unschedule(TimerClose)
+		}
+	}
+	if !waiting {
+		t.unschedule(TimerReminder)
+	}
+	if s.Status == StatusClosed || s.Status == StatusAgent {
+		t.unschedule(TimerClose)
+	}
+	if len(s.Stack) > 0 && st.SessionTTL > 0 && s.Status != StatusAgent {
+		t.schedule(TimerExpire, s.LastActive.Add(st.SessionTTL))
+	} else {
+		t.unschedule(TimerExpire)
+	}
+}
+
+func (t *turn) schedule(kind TimerKind, due time.Time) {
+	for i := range t.s.Timers {
+		if t.s.Timers[i].Kind == kind {
+			if !t.s.Timers[i].Due.Equal(due) {
+				t.unsched = append(t.unsched, t.s.Timers[i])
+				t.s.Timers[i].Due = due
+			}
+			return
+		}
+	}
+	t.s.Timers = append(t.s.Timers, Timer{Conversation: t.s.ID, Kind: kind, Due: due})
+}
+
+func (t *turn) unschedule(kind TimerKind) {
+	for i := range t.s.Timers {
+		if t.s.Timers[i].Kind == kind {
+			t.unsched = append(t.unsched, t.s.Timers[i])
+			t.s.Timers = append(t.s.Timers[:i], t.s.Timers[i+1:]...)
+			if len(t.s.Timers) == 0 {
+				t.s.Timers = nil
+			}
+			return
+		}
+	}
+}
+
+// commit gathers the turn's changes.
+func (t *turn) commit() *Commit {
+	c := &Commit{Session: t.s, Entries: t.entries, Events: t.events, Unschedule: t.unsched, Outbox: t.outbox}
+	if t.profileDirty && t.profile != nil {
+		t.profile.Updated = t.now
+		c.Profile = t.profile
+	}
+	return c
+}
+
+// result is the committed turn as returned, and what to do next.
+func (t *turn) result() *turnResult {
+	r := &turnResult{session: t.s}
+	tr := &Turn{Messages: make([]Outbound, 0, len(t.entries)-t.replies), Conversation: view(t.p, t.s, t.profile)}
+	if t.understood {
+		tr.Understanding = t.u
+		if tr.Understanding == nil {
+			tr.Understanding = &Understanding{Intents: []IntentScore{}, Entities: []Entity{}}
+		}
+	}
+	for i := t.replies; i < len(t.entries); i++ {
+		if t.entries[i].From != FromUser {
+			tr.Messages = append(tr.Messages, t.entries[i].Outbound(t.s.ID, t.s.User))
+		}
+	}
+	r.turn = tr
+	rt := t.rt
+	if t.handoffReq != nil {
+		req := *t.handoffReq
+		req.Conversation = tr.Conversation
+		req.Profile = t.profile
+		r.after = append(r.after, func(ctx context.Context) {
+			if err := rt.agents.Request(ctx, req); err != nil {
+				rt.log.Error("hand-off request failed", "conversation", req.Conversation.ID, "err", err)
+			}
+		})
+	}
+	if t.forward != nil {
+		e, id := *t.forward, t.s.ID
+		r.after = append(r.after, func(ctx context.Context) {
+			if err := rt.agents.Forward(ctx, id, e); err != nil {
+				rt.log.Error("hand-off forward failed", "conversation", id, "err", err)
+			}
+		})
+	}
+	if len(t.outbox) > 0 {
+		items, channel := t.outbox, t.s.Channel
+		r.after = append(r.after, func(ctx context.Context) {
+			r.delivered.Store(rt.deliver(ctx, channel, items))
+		})
+	}
+	return r
+}
+
+// deliver sends proactive messages live through the channel's Sender and
+// removes them from the outbox; it reports whether all were sent.
+func (rt *Runtime) deliver(ctx context.Context, channel string, items []OutboxItem) bool {
+	snd := rt.sender(channel)
+	if snd == nil {
+		return false
+	}
+	sent := items[:0:0]
+	for _, it := range items {
+		if err := snd.Send(ctx, it.Message); err != nil {
+			rt.log.Info("proactive message kept in the outbox", "conversation", it.Conversation, "err", err)
+			break
+		}
+		sent = append(sent, it)
+	}
+	if len(sent) > 0 {
+		if err := rt.store.Ack(ctx, sent); err != nil {
+			rt.log.Error("outbox ack failed", "err", err)
+		}
+	}
+	return len(sent) == len(items)
+}
+
+// view is the visible state of a session.
+func view(p *loaded, s *Session, prof *Profile) Conversation {
+	c := Conversation{ID: s.ID, User: s.User, Channel: s.Channel, Lang: s.Lang, Status: s.Status, Verified: s.Verified}
+	n := len(s.Vars)
+	top := s.Top()
+	if top != nil {
+		n += len(top.Vars)
+	}
+	if prof != nil {
+		n += len(prof.Vars)
+	}
+	c.Slots = make(map[string]any, n)
+	if prof != nil {
+		for _, v := range prof.Vars {
+			c.Slots[v.Name] = v.Value
+		}
+	}
+	for _, v := range s.Vars {
+		c.Slots[v.Name] = v.Value
+	}
+	if top != nil {
+		if top.Mode == ModeAsking || top.Mode == ModeWaiting {
+			c.Flow = top.Flow
+		}
+		for _, v := range top.Vars {
+			if v.Name == VarSuggestions || v.Name == VarResumed {
+				continue
+			}
+			c.Slots[v.Name] = v.Value
+		}
+	}
+	if c.Status == "" {
+		c.Status = StatusBot
+	}
+	return c
+}
+
+func itoa(n int) string {
+	if n >= 0 && n < 10 {
+		return string(rune('0' + n))
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+

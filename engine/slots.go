@@ -503,4 +503,3 @@ func (t *turn) setSlot(fr *Frame, sl *Slot, v any) {
 		t.events = append(t.events, ev)
 	}
 }
-

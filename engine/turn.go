@@ -1075,4 +1075,3 @@ func itoa(n int) string {
 	}
 	return string(b[i:])
 }
-

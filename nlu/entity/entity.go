@@ -124,7 +124,7 @@ func (x *Extractor) Extract(s string, now time.Time, expect []string) []engine.E
 	if now.IsZero() {
 		now = time.Now()
 	}
-	const maxLen = 4096 // longer messages are read by their first runes
+	const maxLen = 1000 // longer messages are read by their first 1000 characters
 	if len(s) > maxLen*4 || len([]rune(s)) > maxLen {
 		s = string([]rune(s)[:min(len([]rune(s)), maxLen)])
 	}

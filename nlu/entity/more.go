@@ -27,7 +27,7 @@ var pesoCurrencies = []string{"COP", "MXN", "ARS", "CLP", "UYU", "DOP", "CUP", "
 
 var (
 	moneyBeforeRe = regexp.MustCompile(`(us\$|u\$s|r\$|s/|\$|€|£|₹|\b(?:usd|eur|cop|mxn|ars|clp|pen|uyu|gbp|brl|inr|rs)\b)\s?$`)
-	moneyAfterRe  = regexp.MustCompile(`^\s?(\$|€|dolares|dolar|dollars|dollar|bucks|euros|euro|pesos|peso|soles|bolivares|quetzales|reales|libras|pounds|rupees|lucas|luca|usd|eur|cop|mxn|ars|clp|pen|uyu|gbp|brl|inr|verdes)\b`)
+	moneyAfterRe  = regexp.MustCompile(`^\s?(\$|€|£|(?:dolares|dolar|dollars|dollar|bucks|euros|euro|pesos|peso|soles|bolivares|quetzales|reales|libras|pounds|rupees|lucas|luca|usd|eur|cop|mxn|ars|clp|pen|uyu|gbp|brl|inr|verdes)\b)`)
 )
 
 func (x *Extractor) currencyOf(word string) (string, float64) {

@@ -228,6 +228,10 @@ func makeToken(w, lang string) Token {
 func Stem(w, lang string) string {
 	switch lang {
 	case "es":
+		// people drop accents; snowball needs the one of -ción and -sión
+		if strings.HasSuffix(w, "cion") || strings.HasSuffix(w, "sion") {
+			w = w[:len(w)-2] + "ón"
+		}
 		return spanish.Stem(w, true)
 	case "en":
 		return english.Stem(w, true)

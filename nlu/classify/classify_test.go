@@ -1,0 +1,104 @@
+package classify
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
+
+var small = []Example{
+	{"hola", "greet"}, {"buenas tardes", "greet"}, {"buen día", "greet"}, {"qué tal", "greet"}, {"holi", "greet"},
+	{"dónde está mi pedido", "order"}, {"no me llega la compra", "order"}, {"rastrear mi orden", "order"}, {"cuándo llega el paquete", "order"}, {"mi pedido no llegó", "order"},
+	{"quiero cambiar la talla", "size"}, {"me quedó chico, otra talla", "size"}, {"cambio de talle", "size"}, {"necesito un número más", "size"}, {"la talla no me sirve", "size"},
+}
+
+func TestFitPredict(t *testing.T) {
+	m, err := Train(small, Config{Lang: "es"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]string{"holaaa": "greet", "donde esta mi pedidoo": "order", "kiero cambiar la tala": "size"}
+	for text, want := range tests {
+		p := m.Predict(text)
+		if p[0].Intent != want {
+			t.Errorf("%q: %v, want %s", text, p[:2], want)
+		}
+		sum := 0.0
+		for _, s := range p {
+			sum += s.Confidence
+		}
+		if sum < 0.999 || sum > 1.001 {
+			t.Errorf("%q: probabilities sum to %f", text, sum)
+		}
+	}
+	// the background examples give out-of-scope text somewhere to go
+	if !slices.Contains(m.Classes, OOS) {
+		t.Errorf("classes %v lack the background OOS class", m.Classes)
+	}
+	if p := m.Predict("qué tiempo hace en Lima"); p[0].Intent != OOS {
+		t.Errorf("weather: %v", p[:2])
+	}
+	m2, _ := Train(small, Config{Lang: "es", NoBackground: true})
+	if slices.Contains(m2.Classes, OOS) {
+		t.Error("NoBackground must leave the OOS class out")
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	m, err := Train(small, Config{Lang: "es"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m2 Model
+	if err := m2.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := m2.MarshalBinary()
+	if !bytes.Equal(b, b2) {
+		t.Error("a decoded model must encode to the same bytes")
+	}
+	for _, text := range []string{"hola", "kiero la talla 43", "", "😀"} {
+		if a, c := m.Confidences(text), m2.Confidences(text); !slices.Equal(a, c) {
+			t.Errorf("%q: %v vs %v", text, a, c)
+		}
+	}
+	for _, bad := range [][]byte{nil, []byte("x"), b[:len(b)/2], append([]byte("charla"), b...)} {
+		var m3 Model
+		if err := m3.UnmarshalBinary(bad); err == nil {
+			t.Errorf("decoding %d bad bytes must fail", len(bad))
+		}
+	}
+}
+
+func TestSpeller(t *testing.T) {
+	words := map[string]string{"talla": "tall", "pedido": "ped", "quiero": "quier", "cambiar": "cambi"}
+	s := newSpeller(words, map[string]int{"talla": 5, "pedido": 3, "quiero": 2, "cambiar": 2})
+	tests := map[string]string{"tala": "tall", "pedio": "ped", "qiero": "quier", "cmabiar": "cambi", "tallla": "tall"}
+	for in, want := range tests {
+		if got, ok := s.correct(in); !ok || got != want {
+			t.Errorf("correct(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"talla", "xyz", "zapatos"} {
+		if got, ok := s.correct(in); ok {
+			t.Errorf("correct(%q) = %q; want no correction", in, got)
+		}
+	}
+}
+
+func TestNoData(t *testing.T) {
+	if _, err := Fit(nil, Config{NoBackground: true}); err != ErrNoData {
+		t.Errorf("Fit(nil) = %v", err)
+	}
+	m, err := Fit([]Example{{"hola", "greet"}}, Config{Lang: "es", NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Predict("cualquier cosa"); len(p) != 1 || p[0].Intent != "greet" {
+		t.Errorf("one class: %v", p)
+	}
+}

@@ -151,9 +151,9 @@ func TestLanguage(t *testing.T) {
 		{"che, ¿me podés decir dónde está mi compra?", "", "es"},
 		{"my package has not arrived yet", "", "en"},
 		{"no me llegó nada", "", "es"},
-		{"hola", "en", "en"},    // the channel's hint wins
+		{"hola", "en", "en"},     // the channel's hint wins
 		{"hello", "es-AR", "es"}, // a regional hint maps to its base
-		{"", "", "es"},          // nothing to go on: the default
+		{"", "", "es"},           // nothing to go on: the default
 		{"where is it", "fr", "en"},
 	}
 	for _, tt := range tests {

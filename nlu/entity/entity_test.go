@@ -208,7 +208,7 @@ func TestCustomEntities(t *testing.T) {
 	x := mustNew(t, "es", custom, Options{})
 	tests := []struct{ text, entity, value, span string }{
 		{"quiero cambiar mis zapatillas", "product", "tenis", "zapatillas"},
-		{"las zapatilas talla 42", "product", "tenis", "zapatilas"},           // typo
+		{"las zapatilas talla 42", "product", "tenis", "zapatilas"},                 // typo
 		{"unas zapatillas de running", "product", "tenis", "zapatillas de running"}, // longest synonym
 		{"las Botínes", "product", "botas", "Botínes"},
 		{"los championes", "product", "tenis", "championes"},

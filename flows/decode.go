@@ -514,3 +514,24 @@ func (c *compiler) anyValueDepth(x node, budget *int, depth int) (any, bool) {
 	}
 	return nil, false
 }
+
+// formatDuration writes a duration the way designers do: 3d, 1h30m, 45s.
+func formatDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		name string
+		d    time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.d
+		}
+	}
+	if b.Len() == 0 {
+		return d.String()
+	}
+	return b.String()
+}

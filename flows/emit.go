@@ -658,7 +658,7 @@ func (e *emitter) wait(m *ymap) {
 	}
 	if t := m.get("timeout"); t.ok() {
 		if w.Timeout > 0 {
-			c.errN(t, "a pause of %s has no other timeout", w.Timeout)
+			c.errN(t, "a pause of %s has no other timeout", formatDuration(w.Timeout))
 		}
 		w.Timeout, _ = c.positiveDuration(t, "timeout")
 	}

@@ -1,0 +1,113 @@
+package flows_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charlabot/charla/flows"
+)
+
+const miniBot = "name: t\nlanguages: [es]\n"
+
+// TestBadInput feeds hostile and broken files to the compiler: each must
+// give a positioned error, quickly, and never a panic.
+func TestBadInput(t *testing.T) {
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	prev := "a"
+	for i := 0; i < 9; i++ {
+		name := string(rune('b' + i))
+		bomb += name + ": &" + name + " [" + strings.Repeat("*"+prev+", ", 9) + "*" + prev + "]\n"
+		prev = name
+	}
+	tests := []struct {
+		name, file, src string
+		want           string // the diagnostic, as printed
+	}{
+		{"non-UTF-8", "flows/x.yaml", "flow: x\nsteps:\n  - say: \"caf\xe9\"\n", "flows/x.yaml:3:14: invalid UTF-8 (the file must be UTF-8 text)"},
+		{"NUL byte", "flows/x.yaml", "flow: x\x00\n", "flows/x.yaml:1:8: NUL byte in a text file"},
+		{"alias bomb", "tests/t.yaml", bomb + "tests:\n  - name: t\n    turns: [{event: e, data: {x: *j}}]\n", "tests/t.yaml:2:8: aliases expand this document beyond 1000000 nodes"},
+		{"alias bomb in a flow", "flows/x.yaml", bomb + "flow: x\nsteps: [{say: hola}]\n", "flows/x.yaml:2:8: aliases expand this document beyond 1000000 nodes"},
+		{"deep nesting", "flows/x.yaml", "flow: x\nsteps: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", "flows/x.yaml:2:108: nesting too deep (more than 100 levels)"},
+		{"deeper than yaml.v3 allows", "flows/x.yaml", "flow: x\nsteps: " + strings.Repeat("[", 20000) + "\n", "flows/x.yaml:2:1: YAML syntax: exceeded max depth of 10000"},
+		{"deep if/then", "flows/x.yaml", "flow: x\nsteps:\n" + deepThen(120), "flows/x.yaml:"},
+		{"syntax", "flows/x.yaml", "flow: x\nsteps:\n  - say: 'open\n", "flows/x.yaml:3:1: YAML syntax: found unexpected end of stream"},
+		{"not a mapping", "flows/x.yaml", "- a\n- b\n", "flows/x.yaml:1:1: a flow file must be a mapping with flow: (or flows: and a list of flows), not a list"},
+		{"empty flow file", "flows/x.yaml", "", ""},
+		{"control character", "flows/x.yaml", "flow: x\x07\n", "flows/x.yaml:1:1: YAML syntax: control characters are not allowed"},
+		{"unknown anchor", "flows/x.yaml", "flow: x\nsteps:\n  - say: *hola\n", "flows/x.yaml:3:10: YAML syntax: unknown anchor 'hola' referenced"},
+		{"recursive alias", "flows/x.yaml", "flow: x\nsteps: &s [{then: *s}]\n", "flows/x.yaml:2:19: aliases expand this document beyond 1000000 nodes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			bot, err := flows.LoadFiles(map[string]string{"bot.yaml": miniBot, tt.file: tt.src})
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("want no error, got %v", bot.Diagnostics)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want %q, got no error", tt.want)
+			}
+			for _, d := range bot.Diagnostics {
+				if strings.HasPrefix(d.Error(), tt.want) {
+					return
+				}
+			}
+			t.Errorf("want %q, got:\n%s", tt.want, bot.Diagnostics)
+		})
+	}
+}
+
+func deepThen(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		ind := strings.Repeat("    ", i)
+		b.WriteString(ind + "  - if: true\n" + ind + "    then:\n")
+	}
+	b.WriteString(strings.Repeat("    ", n) + "  - say: hola\n")
+	return b.String()
+}
+
+// TestHugeFile checks that a 50 MB file is refused before it is parsed.
+func TestHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bot.yaml"), []byte(miniBot), 0o644)
+	os.MkdirAll(filepath.Join(dir, "nlu"), 0o755)
+	big := filepath.Join(dir, "nlu", "es.yaml")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := []byte("  - un ejemplo de entrenamiento bastante largo para llenar el archivo\n")
+	f.WriteString("intents:\n  greet:\n")
+	for n := 0; n < 50<<20; n += len(line) {
+		f.Write(line)
+	}
+	f.Close()
+	start := time.Now()
+	bot, err := flows.LoadDir(dir)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v", d)
+	}
+	if err == nil || !strings.Contains(bot.Diagnostics.Error(), "nlu/es.yaml:1:1: file too large (50.0 MB; the limit is 8.0 MB)") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMissingBotYAML(t *testing.T) {
+	bot, err := flows.LoadFiles(map[string]string{"flows/x.yaml": "flow: x\nsteps: [{say: hola}]\n"})
+	if err == nil || bot.Diagnostics[0].Error() != "bot.yaml: missing bot.yaml: a bot directory needs one (name and languages)" {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := flows.LoadDir("testdata/nope"); err == nil {
+		t.Fatal("want an error for a missing directory")
+	}
+}

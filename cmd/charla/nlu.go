@@ -126,6 +126,10 @@ func nluEval(ctx context.Context, args []string, io stdio) int {
 		from = "none (no out-of-scope examples to choose it on)"
 	}
 	r := eval.Evaluate(m, test, th)
+	if th > 0 && r.InScopeAccuracy != nil {
+		r0 := eval.Evaluate(m, test, 0)
+		r.InScopeNoThreshold, r.OOSRecallNoThreshold = r0.InScopeAccuracy, r0.OOSRecall
+	}
 	r.ThresholdFrom = from
 	r.Temperature = m.Temperature
 	r.TrainSeconds = secs

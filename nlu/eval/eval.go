@@ -77,23 +77,27 @@ type Confusion struct {
 
 // Report is the outcome of an evaluation. Figures are fractions in [0, 1].
 type Report struct {
-	Examples        int                `json:"examples"`
-	Intents         int                `json:"intents"`
-	Accuracy        float64            `json:"accuracy"`
-	MacroF1         float64            `json:"macro_f1"`
-	ECE             float64            `json:"ece"`
-	InScopeAccuracy *float64           `json:"in_scope_accuracy,omitempty"`
-	OOSRecall       *float64           `json:"oos_recall,omitempty"`
-	Threshold       float64            `json:"threshold"`
-	ThresholdFrom   string             `json:"threshold_from,omitempty"`
-	Temperature     float64            `json:"temperature"`
-	PerIntent       map[string]PR      `json:"per_intent"`
-	Confusions      []Confusion        `json:"top_confusions"`
-	TrainSeconds    float64            `json:"train_seconds"`
-	ClassifyP50     float64            `json:"classify_us_p50"`
-	ClassifyP99     float64            `json:"classify_us_p99"`
-	ModelBytes      int                `json:"model_bytes"`
-	Extra           map[string]float64 `json:"extra,omitempty"`
+	Examples        int      `json:"examples"`
+	Intents         int      `json:"intents"`
+	Accuracy        float64  `json:"accuracy"`
+	MacroF1         float64  `json:"macro_f1"`
+	ECE             float64  `json:"ece"`
+	InScopeAccuracy *float64 `json:"in_scope_accuracy,omitempty"`
+	OOSRecall       *float64 `json:"oos_recall,omitempty"`
+	// The same two figures with no threshold (only the OOS class, when
+	// trained, rejects), when a threshold was applied.
+	InScopeNoThreshold   *float64           `json:"in_scope_accuracy_no_threshold,omitempty"`
+	OOSRecallNoThreshold *float64           `json:"oos_recall_no_threshold,omitempty"`
+	Threshold            float64            `json:"threshold"`
+	ThresholdFrom        string             `json:"threshold_from,omitempty"`
+	Temperature          float64            `json:"temperature"`
+	PerIntent            map[string]PR      `json:"per_intent"`
+	Confusions           []Confusion        `json:"top_confusions"`
+	TrainSeconds         float64            `json:"train_seconds"`
+	ClassifyP50          float64            `json:"classify_us_p50"`
+	ClassifyP99          float64            `json:"classify_us_p99"`
+	ModelBytes           int                `json:"model_bytes"`
+	Extra                map[string]float64 `json:"extra,omitempty"`
 }
 
 // Predictor classifies a text into calibrated probabilities over its intents.

@@ -26,6 +26,7 @@ type charla struct {
 	Train           int      `json:"train_examples"`
 	BothTopTwo      *float64 `json:"both_top_two"`
 	InScopeNoThresh *float64 `json:"in_scope_accuracy_no_threshold"`
+	OOSNoThresh     *float64 `json:"oos_recall_no_threshold"`
 }
 
 type node struct {
@@ -73,6 +74,9 @@ func main() {
 		io := "–"
 		if c.InScope != nil {
 			io = pct(c.InScope) + " / " + pct(c.OOSRecall)
+			if c.InScopeNoThresh != nil {
+				io += " (no threshold: " + pct(c.InScopeNoThresh) + " / " + pct(c.OOSNoThresh) + ")"
+			}
 		}
 		from := c.ThresholdFrom
 		from = strings.TrimSuffix(strings.Split(from, " (")[0], " of train")

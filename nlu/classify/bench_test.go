@@ -1,0 +1,68 @@
+package classify
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// The benchmarks read the shared datasets beside the repository
+// (CHARLA_DATASETS, default ../../../shared/datasets) and skip without them.
+func dataset(b *testing.B, name, file string) []Example {
+	dir := os.Getenv("CHARLA_DATASETS")
+	if dir == "" {
+		dir = "../../../shared/datasets"
+	}
+	f, err := os.Open(filepath.Join(dir, name, file))
+	if err != nil {
+		b.Skip("dataset not found:", err)
+	}
+	defer f.Close()
+	var out []Example
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var ex Example
+		if json.Unmarshal(sc.Bytes(), &ex) == nil && ex.Intent != "" {
+			out = append(out, ex)
+		}
+	}
+	return out
+}
+
+// BenchmarkClassifyCLINC150 classifies the CLINC150 test texts with a
+// model of 150 intents (and oos) trained on its train split.
+func BenchmarkClassifyCLINC150(b *testing.B) {
+	m, err := Fit(dataset(b, "clinc150", "train.jsonl"), Config{Lang: "en"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	test := dataset(b, "clinc150", "test.jsonl")
+	i := 0
+	for b.Loop() {
+		m.Confidences(test[i%len(test)].Text)
+		i++
+	}
+}
+
+// BenchmarkTrainCLINC150 trains on CLINC150's 15,100 examples (the
+// calibrated Train: a fit on four fifths, then on everything) and reports
+// the heap the model holds.
+func BenchmarkTrainCLINC150(b *testing.B) {
+	train := dataset(b, "clinc150", "train.jsonl")
+	var m *Model
+	for b.Loop() {
+		var err error
+		if m, err = Train(train, Config{Lang: "en"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/1e6, "heap_MB")
+	data, _ := m.MarshalBinary()
+	b.ReportMetric(float64(len(data))/1e6, "model_MB")
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -274,7 +275,7 @@ func nluFolds(dir string, k int, lang string, threshold float64, perIntent bool,
 		fold[i] = seen[ex.Intent] % k
 		seen[ex.Intent]++
 	}
-	classes := map[string]bool{}
+	classes := map[string]bool{classify.OOS: true} // the background class
 	for _, ex := range all {
 		classes[ex.Intent] = true
 	}
@@ -309,7 +310,9 @@ func nluFolds(dir string, k int, lang string, threshold float64, perIntent bool,
 			p := m.Confidences(all[i].Text)
 			full := make([]float64, len(names))
 			for c, name := range m.Classes {
-				full[sort.SearchStrings(names, name)] = p[c]
+				if j, ok := slices.BinarySearch(names, name); ok {
+					full[j] = p[c]
+				}
 			}
 			probs[i] = full
 		}

@@ -64,3 +64,25 @@ func TestNLUEvalErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestNLUFoldsAndParse(t *testing.T) {
+	bot := "../../examples/hello"
+	if _, err := os.Stat(bot + "/nlu"); err != nil {
+		t.Skip("no example bot with nlu data")
+	}
+	code, out, errs := runCmd(t, "nlu", "eval", "--folds", "3", bot, "--per-intent=false")
+	if code != 0 {
+		t.Fatalf("folds: exit %d: %s", code, errs)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r["folds"] != 3.0 {
+		t.Errorf("folds output: %v %s", err, out)
+	}
+	code, out, errs = runCmd(t, "nlu", "parse", bot, "mi pedido #A1002, talla 43", "--cache", t.TempDir())
+	if code != 0 {
+		t.Fatalf("parse: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, `"order_id"`) || !strings.Contains(out, `"A1002"`) {
+		t.Errorf("parse output lacks the order id: %s", out)
+	}
+}

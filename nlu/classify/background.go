@@ -41,5 +41,15 @@ func withBackground(examples []Example, cfg Config) []Example {
 	if len(bg) == 0 {
 		return examples
 	}
+	// no more background than twice an average intent, so that it does not
+	// drown a bot with few examples; spread evenly over the list
+	if n := 2 * len(examples) / max(len(labels(examples)), 1); n < len(bg) {
+		n = max(n, 10)
+		picked := make([]Example, 0, n)
+		for i := range n {
+			picked = append(picked, bg[i*len(bg)/n])
+		}
+		bg = picked
+	}
 	return append(slices.Clip(examples), bg...)
 }

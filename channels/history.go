@@ -5,22 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"time"
-
+	
 	"github.com/charlabot/charla/engine"
 )
 
-// Entry is one line of a conversation's transcript as channels show it:
-// the REST transcript endpoint and the web chat's history replay.
-type Entry struct {
-	Seq     int64              `json:"seq"`
-	From    string             `json:"from"` // "user", "bot" or "agent"
-	Text    string             `json:"text"`
-	Choices []engine.OutChoice `json:"choices,omitempty"`
-	Image   string             `json:"image,omitempty"`
-	Flow    string             `json:"flow,omitempty"`
-	At      time.Time          `json:"at"`
-}
+// Entry is one line of a conversation's transcript, as the REST transcript
+// endpoint serves it and the web chat replays it.
+type Entry = engine.Entry
 
 // Backend is what the channels need of the runtime beyond
 // [engine.Handler]. The server package adapts the engine's Runtime to it;
@@ -40,10 +31,12 @@ type Backend interface {
 	EraseUser(ctx context.Context, user string) error
 	// ExportUser returns everything stored about a user, as JSON-ready data.
 	ExportUser(ctx context.Context, user string) (any, error)
-	// TakeOutbox returns the proactive messages of a conversation that
-	// could not be delivered live, oldest first, and forgets them. They are
-	// in the transcript too, with the same Seq.
-	TakeOutbox(ctx context.Context, conversation string) ([]Entry, error)
+	// TakeOutbox returns the proactive messages kept for user (the
+	// conversation's id for an anonymous one) because they could not be
+	// delivered live, oldest first, and forgets them. Those of conversation
+	// carry their transcript Seq; those of the user's other conversations
+	// have Seq 0.
+	TakeOutbox(ctx context.Context, conversation, user string) ([]Entry, error)
 }
 
 // Delivery is the outcome of a proactive message.
@@ -63,6 +56,7 @@ const (
 	Queued    DeliveryStatus = "queued"    // kept in the user's outbox until they reconnect
 	OptedOut  DeliveryStatus = "opted_out" // the user asked for no notifications: nothing sent
 	NoFlow    DeliveryStatus = "no_flow"   // no flow is triggered by the event
+	Silent    DeliveryStatus = "silent"    // the event's flow ran and had nothing to say
 )
 
 // SignUser returns the hex HMAC-SHA256 of a shop's customer id made with

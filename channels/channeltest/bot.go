@@ -258,16 +258,23 @@ func (b *Bot) Trigger(ctx context.Context, user, event string, data map[string]a
 	return d, err
 }
 
-// TakeOutbox returns and forgets a conversation's undelivered messages.
-func (b *Bot) TakeOutbox(_ context.Context, id string) ([]channels.Entry, error) {
+// TakeOutbox returns and forgets a user's undelivered messages.
+func (b *Bot) TakeOutbox(_ context.Context, conversation, user string) ([]channels.Entry, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c := b.convs[id]
-	if c == nil {
-		return nil, nil
+	var out []channels.Entry
+	for id, c := range b.convs {
+		if id != conversation && c.c.User != user {
+			continue
+		}
+		for _, e := range c.outbox {
+			if id != conversation {
+				e.Seq = 0
+			}
+			out = append(out, e)
+		}
+		c.outbox = nil
 	}
-	out := c.outbox
-	c.outbox = nil
 	return out, nil
 }
 

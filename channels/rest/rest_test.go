@@ -204,17 +204,6 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func TestContentType(t *testing.T) {
-	api := &rest.API{Backend: &channeltest.Bot{}}
-	req := httptest.NewRequest("POST", "/api/v1/conversations/c1/messages", strings.NewReader(`text=hola`))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, req)
-	if rec.Code != http.StatusUnsupportedMediaType {
-		t.Errorf("form body: status %d", rec.Code)
-	}
-}
-
 func TestBearerToken(t *testing.T) {
 	api := &rest.API{Backend: &channeltest.Bot{}, Token: "s3cret"}
 	for _, tok := range []string{"", "wrong"} {

@@ -230,7 +230,8 @@ func (b *Bot) Run(ctx context.Context) error {
 		if len(updates) == 0 {
 			continue
 		}
-		b.handleBatch(ctx, updates)
+		// a batch in progress finishes even when ctx ends (graceful shutdown)
+		b.handleBatch(context.WithoutCancel(ctx), updates)
 		offset = updates[len(updates)-1].UpdateID + 1
 		if err := b.Offsets.Save(offset); err != nil {
 			b.logger().Error("telegram: storing the offset", "err", err)

@@ -157,7 +157,10 @@ func (h *Hub) Send(ctx context.Context, out engine.Outbound) error {
 		return channels.ErrOffline
 	}
 	for _, c := range cs {
-		if !c.sync(ctx, true) {
+		// The runtime commits a message to the transcript before sending
+		// it: the page gets it with its seq. Only when the transcript
+		// cannot be read is it sent as it is.
+		if _, err := c.sync(ctx, true); err != nil {
 			c.send(messageFrame(out, 0, h.now()))
 		}
 	}
@@ -568,12 +571,12 @@ func (c *conn) handle(f frame) {
 			o.sync(ctx, true) // other tabs of the conversation show both sides
 		}
 	}
-	if turn == nil || !c.sync(ctx, false) {
-		// no transcript to read from: send the turn's replies as they are
-		if turn != nil {
-			for _, m := range turn.Messages {
-				c.send(messageFrame(m, 0, h.now()))
-			}
+	sent, err := c.sync(ctx, false)
+	if turn != nil && (err != nil || (!sent && turn.Duplicate)) {
+		// no transcript to read, or a retry whose replies were synced
+		// before: send the turn's replies as they are
+		for _, m := range turn.Messages {
+			c.send(messageFrame(m, 0, h.now()))
 		}
 	}
 	c.send(frame{Type: "typing"})
@@ -597,15 +600,15 @@ func politeError(err error, lang string) string {
 // sync sends the transcript entries after the connection's last seen
 // sequence number, the user's own lines only when withUser (a page shows
 // what its user types as it is typed). It reports whether it sent any.
-func (c *conn) sync(ctx context.Context, withUser bool) bool {
+func (c *conn) sync(ctx context.Context, withUser bool) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.conv == "" {
-		return false
+		return false, nil
 	}
 	entries, err := c.h.Backend.Transcript(ctx, c.conv, c.seq, 0)
-	if err != nil || len(entries) == 0 {
-		return false
+	if err != nil {
+		return false, err
 	}
 	sent := false
 	for _, e := range entries {
@@ -617,7 +620,7 @@ func (c *conn) sync(ctx context.Context, withUser bool) bool {
 			sent = true
 		}
 	}
-	return sent
+	return sent, nil
 }
 
 // sendLocked is send for callers holding c.mu.
@@ -693,15 +696,24 @@ func (c *conn) hello(f frame) {
 	c.mu.Unlock()
 	// attach before draining, so nothing sent meanwhile is lost
 	h.attach(c, conv)
-	if box, err := h.Backend.TakeOutbox(ctx, conv); err == nil {
+	owner := user
+	if owner == "" {
+		owner = conv // an anonymous conversation stands for its user
+	}
+	if box, err := h.Backend.TakeOutbox(ctx, conv, owner); err == nil {
 		c.mu.Lock()
 		for _, e := range box {
-			if e.Seq > c.seq { // not already replayed
+			switch {
+			case e.Seq == 0: // from another conversation of the user
+				c.sendLocked(entryFrame(e, true))
+			case e.Seq > c.seq: // not already replayed
 				c.sendLocked(entryFrame(e, true))
 				c.seq = e.Seq
 			}
 		}
 		c.mu.Unlock()
+	} else {
+		h.logger().Error("webchat: reading the outbox", "conversation", conv, "err", err)
 	}
 }
 

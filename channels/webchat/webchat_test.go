@@ -239,7 +239,7 @@ func TestOutboxDrainedOnReconnect(t *testing.T) {
 	if f.Text != "Tu pedido C3 va en camino." || f.Seq != 3 {
 		t.Fatalf("drained %+v", f)
 	}
-	if box, _ := b.TakeOutbox(context.Background(), w.Conversation); len(box) != 0 {
+	if box, _ := b.TakeOutbox(context.Background(), w.Conversation, "cust-1"); len(box) != 0 {
 		t.Fatalf("outbox not drained: %+v", box)
 	}
 	// and it is shown once: nothing else arrives

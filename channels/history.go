@@ -5,7 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	
+
 	"github.com/charlabot/charla/engine"
 )
 

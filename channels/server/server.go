@@ -16,7 +16,7 @@ package server
 
 import (
 	"context"
-		"errors"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -168,7 +168,9 @@ func (s *Server) understander(prog *engine.Program) (engine.Understander, error)
 
 // swapUnderstander lets a reload replace the understander under a running
 // runtime.
-type swapUnderstander struct{ u atomic.Pointer[engine.Understander] }
+type swapUnderstander struct {
+	u atomic.Pointer[engine.Understander]
+}
 
 func (s *swapUnderstander) Understand(ctx context.Context, q engine.Query) (*engine.Understanding, error) {
 	return (*s.u.Load()).Understand(ctx, q)

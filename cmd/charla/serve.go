@@ -67,4 +67,3 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	}
 	return 0
 }
-

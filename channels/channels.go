@@ -92,3 +92,12 @@ func CapabilitiesOf(s engine.Sender) Capabilities {
 	}
 	return c
 }
+
+// ErrTemplateRequired is returned by a Sender that refuses a free-form
+// message because the platform allows one only within a customer-service
+// window (WhatsApp and Messenger: 24 hours after the shopper's last
+// message), and the message names no approved template to send instead
+// (engine.Outbound.Template, from the flow's say step). The message is not
+// sent; the runtime keeps it in the user's outbox.
+var ErrTemplateRequired = &engine.Error{Code: engine.EConflict,
+	Message: "outside the 24-hour customer-service window a message must use an approved template, and this one names none"}

@@ -12,6 +12,10 @@ type Inbound struct {
 	User         string // the user's id ("" : anonymous, the conversation stands for them)
 	Channel      string // the channel's name: "webchat", "telegram", "rest", ...
 	ID           string // the message id; a redelivery with the same id is answered once
+	// Fragments are the ids of further messages joined into this one (a
+	// shopper's burst of short messages made one turn by a channel's
+	// debounce); a redelivery of any of them is answered once, like ID.
+	Fragments []string
 
 	Text        string
 	Choice      string // the value of a pressed button, instead of Text
@@ -57,6 +61,18 @@ type Outbound struct {
 	Flow         string         `json:"flow,omitempty"` // the flow that said it
 	From         string         `json:"from,omitempty"` // "bot" (default) or "agent"
 	Meta         map[string]any `json:"meta,omitempty"` // channel-specific extras (a template name, ...)
+	// Template is the approved template a channel with a customer-service
+	// window (WhatsApp) sends instead of Text when the window is closed.
+	Template *OutTemplate `json:"template,omitempty"`
+}
+
+// OutTemplate is a message template approved by the platform (WhatsApp's
+// message templates), named with its language and the values of its
+// placeholders, in order ({{1}}, {{2}}, ...).
+type OutTemplate struct {
+	Name   string   `json:"name"`
+	Lang   string   `json:"lang,omitempty"`
+	Params []string `json:"params,omitempty"`
 }
 
 // OutChoice is a button as sent: what it says and the value it answers with.

@@ -338,7 +338,19 @@ type Message struct {
 	ChoicesFrom *Expr    // buttons computed at run time: a list of strings or of {label, value}
 	Image       *Template
 	Link        *Link
-	Pos         Pos
+	// Template is the approved template sent instead when the channel
+	// refuses free-form messages (WhatsApp outside the 24-hour window).
+	Template *MessageTemplate
+	Pos      Pos
+}
+
+// MessageTemplate names a template approved by the platform, its language
+// ("" : the conversation's) and the values of its placeholders, in order.
+type MessageTemplate struct {
+	Name   string
+	Lang   string
+	Params []*Template
+	Pos    Pos
 }
 
 // Link is a link shown with a message.

@@ -37,3 +37,52 @@ const (
 type ReceiptRecorder interface {
 	RecordReceipt(ctx context.Context, r Receipt) error
 }
+
+var _ ReceiptRecorder = (*Runtime)(nil)
+
+// RecordReceipt appends a receipt to its conversation's transcript, as an
+// entry from FromStatus that carries it (no text; the transcript's readers
+// show it as a mark on the message it names). ENotFound: no such
+// conversation.
+func (rt *Runtime) RecordReceipt(ctx context.Context, r Receipt) error {
+	if r.Conversation == "" || r.Status == "" {
+		return Errorf(EInvalid, "a receipt needs a conversation and a status")
+	}
+	if r.At.IsZero() {
+		r.At = rt.now()
+	}
+	return rt.withConversation(ctx, r.Conversation, func(prev *Session) (*turnResult, error) {
+		if prev == nil {
+			return nil, Errorf(ENotFound, "no conversation %q", r.Conversation)
+		}
+		s := prev.Clone()
+		s.Seq++
+		e := Entry{Seq: s.Seq, From: FromStatus, At: r.At, Channel: r.Channel, Receipt: &r}
+		if err := rt.store.Commit(ctx, &Commit{Session: s, Entries: []Entry{e}}); err != nil {
+			return nil, storeError(err)
+		}
+		return nil, nil
+	})
+}
+
+// renderTemplate renders a say step's template for the conversation: its
+// parameters against the turn's variables, its language defaulting to the
+// conversation's.
+func (t *turn) renderTemplate(m *MessageTemplate) (*OutTemplate, error) {
+	ot := &OutTemplate{Name: m.Name, Lang: m.Lang}
+	if ot.Lang == "" {
+		ot.Lang = t.s.Lang
+	}
+	if len(m.Params) > 0 {
+		vars := t.vars()
+		ot.Params = make([]string, len(m.Params))
+		for i, p := range m.Params {
+			s, err := p.Render(vars)
+			if err != nil {
+				return nil, err
+			}
+			ot.Params[i] = s
+		}
+	}
+	return ot, nil
+}

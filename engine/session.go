@@ -214,6 +214,8 @@ type Entry struct {
 	Attachments []Attachment   `json:"attachments,omitempty"`
 	Location    *Location      `json:"location,omitempty"`
 	Proactive   bool           `json:"proactive,omitempty"` // sent outside a turn's reply (events, reminders, agents)
+	Template    *OutTemplate   `json:"template,omitempty"`  // the template to send instead outside a customer-service window
+	Receipt     *Receipt       `json:"receipt,omitempty"`   // FromStatus: what the channel reported of a sent message
 }
 
 // Who wrote a transcript entry.
@@ -221,6 +223,9 @@ const (
 	FromUser  = "user"
 	FromBot   = "bot"
 	FromAgent = "agent"
+	// FromStatus marks a receipt: the form a message took or its delivery
+	// status, reported by the channel (WhatsApp, Messenger); no text.
+	FromStatus = "status"
 )
 
 // Outbound returns the entry as a message to send to conversation conv.
@@ -230,7 +235,7 @@ func (e *Entry) Outbound(conv, user string) Outbound {
 		from = ""
 	}
 	return Outbound{Conversation: conv, User: user, Channel: e.Channel, Text: e.Text,
-		Choices: e.Choices, Image: e.Image, Link: e.Link, Flow: e.Flow, From: from}
+		Choices: e.Choices, Image: e.Image, Link: e.Link, Flow: e.Flow, From: from, Template: e.Template}
 }
 
 // OutboxItem is a proactive message waiting to be delivered to a user who

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 // The benchmarks read the shared datasets beside the repository
@@ -40,11 +42,17 @@ func BenchmarkClassifyCLINC150(b *testing.B) {
 		b.Fatal(err)
 	}
 	test := dataset(b, "clinc150", "test.jsonl")
+	var d []time.Duration
 	i := 0
 	for b.Loop() {
+		start := time.Now()
 		m.Confidences(test[i%len(test)].Text)
+		d = append(d, time.Since(start))
 		i++
 	}
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Nanoseconds())/1e3, "p50_us")
+	b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds())/1e3, "p99_us")
 }
 
 // BenchmarkTrainCLINC150 trains on CLINC150's 15,100 examples (the

@@ -61,7 +61,11 @@ func main() {
 			continue
 		}
 		var nd node
-		hasNode := read(filepath.Join(dir, "node_"+n+".json"), &nd)
+		base, variant, _ := strings.Cut(n, "@")
+		hasNode := variant == "" && read(filepath.Join(dir, "node_"+base+".json"), &nd)
+		if variant != "" {
+			n = base + " (threshold " + variant + ")"
+		}
 		acc := c.Accuracy
 		nodeAcc, nodeIO, nodeLat := "–", "–", "–"
 		if hasNode {
@@ -84,6 +88,9 @@ func main() {
 			n, c.Examples, pct(&acc), io, c.MacroF1, c.ECE, c.Threshold, from, nodeAcc, nodeIO, c.TrainSeconds, c.P50, c.P99, nodeLat, float64(c.ModelBytes)/1e6)
 	}
 	for _, n := range names {
+		if strings.Contains(n, "@") {
+			continue
+		}
 		var m struct {
 			Lines      int     `json:"lines"`
 			BothTopTwo float64 `json:"both_top_two"`

@@ -310,9 +310,28 @@ func messageFrame(out engine.Outbound, seq int64, at time.Time) frame {
 	return frame{Type: "message", Seq: seq, From: from, Text: out.Text, Choices: out.Choices, Image: out.Image, Link: out.Link, Flow: out.Flow, At: &at}
 }
 
+// shown reports whether a transcript entry is a bubble: the user's, the
+// bot's or an agent's words (not receipts and other bookkeeping).
+func shown(e channels.Entry) bool {
+	switch e.From {
+	case engine.FromUser, engine.FromBot, engine.FromAgent:
+		return e.Text != "" || e.Image != "" || len(e.Attachments) > 0 || len(e.Choices) > 0
+	}
+	return false
+}
+
 func entryFrame(e channels.Entry, replay bool) frame {
 	at := e.At
-	return frame{Type: "message", Seq: e.Seq, From: e.From, Text: e.Text, Choices: e.Choices, Image: e.Image, Flow: e.Flow, At: &at, Replay: replay}
+	f := frame{Type: "message", Seq: e.Seq, From: e.From, Text: e.Text, Choices: e.Choices, Image: e.Image, Link: e.Link, Flow: e.Flow, At: &at, Replay: replay}
+	if f.Image == "" {
+		for _, a := range e.Attachments {
+			if a.Kind == "image" && strings.HasPrefix(a.URL, UploadsPath) {
+				f.Image = a.URL // the shopper's own photo, shown again on replay
+				break
+			}
+		}
+	}
+	return f
 }
 
 // conn is one WebSocket connection: a reader (this goroutine, which also
@@ -615,7 +634,10 @@ func (c *conn) sync(ctx context.Context, withUser bool) (bool, error) {
 		if e.Seq > c.seq {
 			c.seq = e.Seq
 		}
-		if withUser || e.From != "user" {
+		if !shown(e) {
+			continue
+		}
+		if withUser || e.From != engine.FromUser {
 			c.sendLocked(entryFrame(e, false))
 			sent = true
 		}
@@ -690,7 +712,9 @@ func (c *conn) hello(f frame) {
 	}
 	c.sendLocked(frame{Type: "welcome", Conversation: conv, User: user, Verified: verified, Seq: last, Lang: c.lang})
 	for _, e := range entries {
-		c.sendLocked(entryFrame(e, true))
+		if shown(e) {
+			c.sendLocked(entryFrame(e, true))
+		}
 		c.seq = max(c.seq, e.Seq)
 	}
 	c.mu.Unlock()

@@ -66,7 +66,10 @@
   file.type = "file";
   file.accept = "image/*";
   file.hidden = true;
-  var attach = el("button", "charla-attach", "📎");
+  var CLIP = '<svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" d="M21 11.5l-8.6 8.6a5 5 0 01-7.1-7.1l8.6-8.6a3.3 3.3 0 014.7 4.7l-8.6 8.6a1.7 1.7 0 01-2.4-2.4l7.9-7.9"/></svg>';
+  var BUBBLE = '<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 012 2v10a2 2 0 01-2 2H9l-5 4v-4a2 2 0 01-2-2V6a2 2 0 012-2z"/></svg>';
+  var attach = el("button", "charla-attach");
+  attach.innerHTML = CLIP;
   attach.type = "button";
   attach.title = T.attach;
   attach.setAttribute("aria-label", T.attach);
@@ -79,7 +82,8 @@
     target.appendChild(root);
     root.appendChild(panel);
   } else {
-    var toggle = el("button", "charla-toggle", "💬");
+    var toggle = el("button", "charla-toggle");
+    toggle.innerHTML = BUBBLE;
     toggle.type = "button";
     toggle.setAttribute("aria-label", T.open);
     toggle.setAttribute("aria-expanded", "false");

@@ -405,6 +405,13 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 		}
 		e.Link = &OutLink{URL: u, Label: l}
 	}
+	if m.Template != nil {
+		tm, err := t.renderTemplate(m.Template)
+		if err != nil {
+			return e, err
+		}
+		e.Template = tm
+	}
 	return e, nil
 }
 

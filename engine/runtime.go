@@ -278,7 +278,7 @@ func storeError(err error) error {
 // timer, when set, is the timer that fired instead of an inbound message.
 func (rt *Runtime) turn(ctx context.Context, prev *Session, in Inbound, timer *Timer) (*turnResult, error) {
 	if prev != nil && in.ID != "" {
-		if d, ok := prev.Delivered(in.ID); ok {
+		if d, ok := prev.Delivered(in.ID); ok && allDelivered(prev, in.Fragments) {
 			return rt.duplicate(ctx, prev, d)
 		}
 	}
@@ -298,6 +298,17 @@ func (rt *Runtime) turn(ctx context.Context, prev *Session, in Inbound, timer *T
 		return nil, storeError(err)
 	}
 	return t.result(), nil
+}
+
+// allDelivered reports whether every fragment id was answered already; a
+// turn joined from fragments runs when any of them is new.
+func allDelivered(s *Session, ids []string) bool {
+	for _, id := range ids {
+		if _, ok := s.Delivered(id); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // duplicate answers a redelivered message with the replies it got the first time.

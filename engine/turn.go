@@ -874,6 +874,16 @@ func (t *turn) finish() {
 			s.Recent = append(s.Recent[:0], s.Recent[len(s.Recent)-t.rt.window+1:]...)
 		}
 		s.Recent = append(s.Recent, d)
+		for _, id := range t.in.Fragments { // a turn joined from several messages answers each once
+			if id == "" || id == t.in.ID {
+				continue
+			}
+			if len(s.Recent) >= t.rt.window {
+				s.Recent = append(s.Recent[:0], s.Recent[len(s.Recent)-t.rt.window+1:]...)
+			}
+			d.ID = id
+			s.Recent = append(s.Recent, d)
+		}
 	}
 }
 

@@ -302,7 +302,7 @@ func (e *emitter) step(x node) {
 		}
 		e.emit(br, m.key("if"), false)
 		if m.has("then") {
-			for _, k := range []string{"say", "set", "end", "buttons", "image", "link"} {
+			for _, k := range []string{"say", "set", "end", "buttons", "image", "link", "template"} {
 				if m.has(k) {
 					c.errN(m.key(k), "%s cannot go with then: put it inside then, or drop then and guard the step with if", k)
 				}

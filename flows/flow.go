@@ -251,7 +251,7 @@ func (c *compiler) block(x node) []node {
 }
 
 // stepKeys are the keys a step may have.
-var stepKeys = append([]string{"id", "if", "then", "else", "say", "buttons", "image", "link",
+var stepKeys = append([]string{"id", "if", "then", "else", "say", "buttons", "image", "link", "template",
 	"ask", "reprompt", "exhausted",
 	"set", "action", "args", "into", "on_error", "call", "start", "goto",
 	"handoff", "priority", "note", "wait", "timeout", "on_timeout", "end"}, slotSpecKeys...)

@@ -172,12 +172,12 @@ func (c *compiler) variants(x node, env engine.Env, what string) []engine.Text {
 
 // messageKeys are the keys of a step (or of a KB article) that make up the
 // message it shows.
-var messageKeys = []string{"say", "buttons", "image", "link"}
+var messageKeys = []string{"say", "buttons", "image", "link", "template"}
 
 // message compiles the message keys of m (say is given as textKey). It
 // returns nil when m has none of them.
 func (c *compiler) message(m *ymap, textKey string, env engine.Env) *engine.Message {
-	if !m.has(textKey) && !m.has("buttons") && !m.has("image") && !m.has("link") {
+	if !m.has(textKey) && !m.has("buttons") && !m.has("image") && !m.has("link") && !m.has("template") {
 		return nil
 	}
 	msg := &engine.Message{Pos: m.pos()}
@@ -208,7 +208,61 @@ func (c *compiler) message(m *ymap, textKey string, env engine.Env) *engine.Mess
 	if l := m.get("link"); l.ok() {
 		msg.Link = c.link(l, env)
 	}
+	if t := m.get("template"); t.ok() {
+		if !m.has(textKey) {
+			c.errN(m.key("template"), "template: needs a %s: text, which is sent within the 24-hour window", textKey)
+		}
+		msg.Template = c.msgTemplate(t, env)
+	}
 	return msg
+}
+
+var (
+	templateName = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
+	templateLang = regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2})?$`)
+)
+
+// msgTemplate compiles the approved template (WhatsApp) sent instead of a
+// message outside the 24-hour customer-service window: a name, or
+// {name, lang, params} where params are texts with placeholders.
+func (c *compiler) msgTemplate(x node, env engine.Env) *engine.MessageTemplate {
+	t := &engine.MessageTemplate{Pos: x.pos()}
+	var name node
+	if n := deref(x.n); n != nil && n.Kind == yaml.ScalarNode {
+		name = x
+	} else {
+		m := c.fields(x, "a template", "name", "lang", "params")
+		if m == nil {
+			return nil
+		}
+		if !m.has("name") {
+			c.errN(x, "a template needs a name")
+			return nil
+		}
+		name = m.get("name")
+		if l := m.get("lang"); l.ok() {
+			if s, ok := c.str(l, "template lang"); ok {
+				if !templateLang.MatchString(s) {
+					c.errN(l, "template lang %q: want a WhatsApp language code such as es, es_MX, pt_BR or en_US", s)
+				}
+				t.Lang = s
+			}
+		}
+		for _, p := range c.list(m.get("params"), "template params", true) {
+			if tm := c.template(p, env, "template param"); tm != nil {
+				t.Params = append(t.Params, tm)
+			}
+		}
+	}
+	s, ok := c.str(name, "template name")
+	if !ok {
+		return nil
+	}
+	if !templateName.MatchString(s) {
+		c.errN(name, "template name %q: an approved template's name has only lowercase letters, digits and underscores", s)
+	}
+	t.Name = s
+	return t
 }
 
 func (c *compiler) link(x node, env engine.Env) *engine.Link {

@@ -50,7 +50,7 @@ func sizeBot() *engine.Program {
 				Name:          "size_exchange",
 				Title:         engine.Text{"es": engine.MustTemplate("tu cambio de talla"), "en": engine.MustTemplate("your size exchange")},
 				Interruptible: true,
-				Triggers:      engine.Triggers{Keywords: []string{"talla", "cambiar", "cambio", "size", "exchange"}},
+				Triggers:      engine.Triggers{Intents: []string{"change_size"}, Keywords: []string{"talla", "cambiar", "cambio", "size", "exchange"}},
 				Slots: []*engine.Slot{
 					{Name: "order", Type: engine.SlotPattern, Pattern: regexp.MustCompile(`[A-Z]\d{4}`), Entity: "order_id"},
 					{Name: "size", Type: engine.SlotNumber, Validate: engine.MustExpr("size >= 35 && size <= 46"), Invalid: engine.Lit(txtRetrySize)},
@@ -69,7 +69,7 @@ func sizeBot() *engine.Program {
 				Name:          "order_status",
 				Title:         engine.Lit("el estado de tu pedido"),
 				Interruptible: true,
-				Triggers:      engine.Triggers{Keywords: []string{"donde esta mi pedido", "estado"}},
+				Triggers:      engine.Triggers{Intents: []string{"order_status"}, Keywords: []string{"donde esta mi pedido", "estado"}},
 				Steps:         []engine.Step{&engine.Say{Message: msg("Tu pedido va en camino.")}},
 			},
 			{Name: "fallback", System: true, Steps: []engine.Step{&engine.Say{Message: msg(txtFallback)}}},
@@ -82,6 +82,14 @@ func sizeBot() *engine.Program {
 		System: map[engine.SystemRole]string{
 			engine.SysFallback: "fallback", engine.SysCancel: "cancel", engine.SysHuman: "human", engine.SysResume: "resume",
 		},
+		NLU: []*engine.NLUData{{
+			Lang: "es",
+			Intents: []*engine.IntentData{
+				{Name: "change_size", Examples: []string{"quiero cambiar la talla", "cambiar el pedido"}},
+				{Name: "order_status", Examples: []string{"donde esta mi pedido", "estado de mi pedido"}},
+			},
+			Entities: []*engine.EntityData{{Name: "order_id", Pattern: regexp.MustCompile(`[A-Z]\d{4}`)}},
+		}},
 	}
 	// The cancelled branch: say cancelled then end.
 	se := p.Flows[1]

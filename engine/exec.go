@@ -232,7 +232,7 @@ func (t *turn) resume(fr *Frame) {
 		title = t.flowTitle(f)
 	}
 	if nf := t.push(rf, FrameResume, "resume"); nf != nil {
-		nf.Vars.Set(VarResumed, title)
+		t.setFrameVar(nf, VarResumed, title)
 	}
 }
 
@@ -478,6 +478,12 @@ func (t *turn) setVar(fr *Frame, f *Flow, name string, v any) error {
 	return nil
 }
 
+// setFrameVar sets a variable of a frame.
+func (t *turn) setFrameVar(fr *Frame, name string, v any) {
+	fr.Vars.Set(name, v)
+	t.touch(fr, name, v)
+}
+
 // touch keeps the environment in step with an assignment.
 func (t *turn) touch(fr *Frame, name string, v any) {
 	if t.env != nil {
@@ -558,7 +564,7 @@ func (t *turn) seed(sd Seed) error {
 			if fr == nil {
 				return Errorf(EInvalid, "no slot %q outside a flow", k)
 			}
-			fr.Vars.Set(k, NormalizeValue(v))
+			t.setFrameVar(fr, k, NormalizeValue(v))
 			continue
 		}
 		cv, err := coerceSlot(sl, NormalizeValue(v))

@@ -26,8 +26,10 @@ type Agents interface {
 // needs to know so that nobody is asked to repeat themselves. The full
 // transcript is read with [Runtime.Transcript].
 type HandoffRequest struct {
-	Conversation Conversation // the state: status queued, every visible slot
-	Queue        string       // the queue asked for ("" : the bot's default)
+	Conversation Conversation   // the state: status queued, the visible slots
+	Slots        map[string]any // every value the conversation holds, of every flow in progress
+	Stack        []string       // the flows in progress, the oldest first
+	Queue        string         // the queue asked for ("" : the bot's default)
 	Priority     int
 	Reason       string // the designer's note, "asked for a person", "fallback ×3"
 	Flow         string // where it happened

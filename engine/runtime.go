@@ -418,6 +418,37 @@ func (rt *Runtime) Outbox(ctx context.Context, user string) ([]OutboxItem, error
 	return items, nil
 }
 
+// TakeOutbox returns the undelivered proactive messages of one
+// conversation and removes them from the outbox: for a channel that
+// delivers them as soon as it has them (a web chat that reconnects).
+func (rt *Runtime) TakeOutbox(ctx context.Context, conv string) ([]OutboxItem, error) {
+	s, err := rt.store.Load(ctx, conv)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if s == nil {
+		return nil, nil
+	}
+	user := s.User
+	if user == "" {
+		user = s.ID
+	}
+	items, err := rt.Outbox(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	mine := items[:0]
+	for _, it := range items {
+		if it.Conversation == conv {
+			mine = append(mine, it)
+		}
+	}
+	if err := rt.Ack(ctx, mine); err != nil {
+		return nil, err
+	}
+	return mine, nil
+}
+
 // Ack removes delivered messages from the outbox.
 func (rt *Runtime) Ack(ctx context.Context, items []OutboxItem) error {
 	if len(items) == 0 {
@@ -585,6 +616,7 @@ type Triggered struct {
 	Messages     []Outbound `json:"messages"`
 	Delivered    bool       `json:"delivered"` // sent live; otherwise kept in the outbox
 	OptedOut     bool       `json:"opted_out"` // the user asked for no proactive messages: nothing was run
+	NoFlow       bool       `json:"no_flow"`   // no flow handles the event: nothing was run
 }
 
 // Trigger delivers an event to a user: it starts the flow the event
@@ -592,7 +624,7 @@ type Triggered struct {
 // flow waiting for that event), records its messages in the transcript and
 // sends them on the user's channel — live through the channel's Sender, or
 // else through the user's outbox. A user who opted out gets nothing.
-// ENotFound: the user is unknown, or no flow handles the event.
+// ENotFound: the user is unknown.
 func (rt *Runtime) Trigger(ctx context.Context, user, event string, data map[string]any) (*Triggered, error) {
 	if user == "" || event == "" {
 		return nil, Errorf(EInvalid, "an event needs a user and a name")
@@ -637,7 +669,8 @@ func (rt *Runtime) Trigger(ctx context.Context, user, event string, data map[str
 			return nil, err
 		}
 		if !t.handlesEvent(event) {
-			return nil, Errorf(ENotFound, "no flow handles the event %q", event)
+			res.NoFlow = true
+			return nil, nil
 		}
 		t.event(EvProactive, "", event)
 		t.dispatch()
@@ -651,8 +684,10 @@ func (rt *Runtime) Trigger(ctx context.Context, user, event string, data map[str
 	if err != nil {
 		return nil, err
 	}
-	res.Messages = r.turn.Messages
-	res.Delivered = r.delivered.Load()
+	if r != nil {
+		res.Messages = r.turn.Messages
+		res.Delivered = r.delivered.Load()
+	}
 	return res, nil
 }
 

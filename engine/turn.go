@@ -389,7 +389,7 @@ func (t *turn) onEvent(name string, data map[string]any) {
 		if w.Into != "" {
 			t.setVar(fr, t.p.Flow(fr.Flow), w.Into, ev)
 		}
-		fr.Vars.Set(VarEvent, ev)
+		t.setFrameVar(fr, VarEvent, ev)
 		fr.Mode = ModeRunning
 		fr.Step++
 		t.unschedule(TimerWait)
@@ -406,7 +406,7 @@ func (t *turn) onEvent(name string, data map[string]any) {
 		}
 		fr := t.push(f, kind, "event "+name)
 		if fr != nil {
-			fr.Vars.Set(VarEvent, ev)
+			t.setFrameVar(fr, VarEvent, ev)
 		}
 		return
 	}
@@ -652,7 +652,7 @@ func (t *turn) fallback() {
 		kind = FrameQuiet
 	}
 	if fr := t.push(f, kind, "fallback"); fr != nil {
-		fr.Vars.Set(VarSuggestions, t.suggestions())
+		t.setFrameVar(fr, VarSuggestions, t.suggestions())
 	}
 }
 
@@ -981,6 +981,23 @@ func (t *turn) result() *turnResult {
 		req := *t.handoffReq
 		req.Conversation = tr.Conversation
 		req.Profile = t.profile
+		req.Slots = make(map[string]any)
+		if t.profile != nil {
+			for _, v := range t.profile.Vars {
+				req.Slots[v.Name] = v.Value
+			}
+		}
+		for _, v := range t.s.Vars {
+			req.Slots[v.Name] = v.Value
+		}
+		for _, fr := range t.s.Stack {
+			req.Stack = append(req.Stack, fr.Flow)
+			for _, v := range fr.Vars {
+				if v.Name != VarSuggestions && v.Name != VarResumed {
+					req.Slots[v.Name] = v.Value
+				}
+			}
+		}
 		r.after = append(r.after, func(ctx context.Context) {
 			if err := rt.agents.Request(ctx, req); err != nil {
 				rt.log.Error("hand-off request failed", "conversation", req.Conversation.ID, "err", err)

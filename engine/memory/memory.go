@@ -409,6 +409,8 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
+	type gone struct{ user, id string }
+	var pruned []gone
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -416,6 +418,7 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 			for id, cv := range sh.convs {
 				if cv.session.LastActive.Before(p.Transcripts) && len(cv.timers) == 0 {
 					delete(sh.convs, id)
+					pruned = append(pruned, gone{userKey(cv.session), id})
 					continue
 				}
 				cv.entries = slices.DeleteFunc(cv.entries, func(e engine.Entry) bool { return e.At.Before(p.Transcripts) })
@@ -430,6 +433,17 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 		}
 		if !p.Events.IsZero() {
 			sh.events = slices.DeleteFunc(sh.events, func(e engine.Event) bool { return e.At.Before(p.Events) })
+		}
+		sh.mu.Unlock()
+	}
+	for _, g := range pruned {
+		sh := s.shard(g.user)
+		sh.mu.Lock()
+		ids := slices.DeleteFunc(sh.users[g.user], func(id string) bool { return id == g.id })
+		if len(ids) == 0 {
+			delete(sh.users, g.user)
+		} else {
+			sh.users[g.user] = ids
 		}
 		sh.mu.Unlock()
 	}

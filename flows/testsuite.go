@@ -30,7 +30,7 @@ type TestCase struct {
 	Channel     string    // "test" unless given
 	Now         time.Time // zero: the runner's fixed date
 	Start       *TestStart
-	Mocks       map[string][]Mock // action → successive results (the last one repeats)
+	Mocks       map[string][]Mock // action → the results of successive calls
 	Turns       []*TestTurn
 	Pos         engine.Pos
 }

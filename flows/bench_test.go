@@ -2,8 +2,6 @@ package flows_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,6 +90,4 @@ func TestGeneratedBotCompiles(t *testing.T) {
 	if n := len(bot.Program.Flow("flow_1").Steps); n < 25 {
 		t.Fatalf("%d steps", n)
 	}
-	_ = os.Getenv
-	_ = filepath.Join
 }

@@ -48,11 +48,11 @@ func FuzzLoad(f *testing.F) {
 		}
 		files[name] = string(data)
 		done := make(chan struct{})
-		timer := time.AfterFunc(time.Second, func() {
+		timer := time.AfterFunc(10*time.Second, func() {
 			select {
 			case <-done:
 			default:
-				panic(fmt.Sprintf("compiling took over 1s: %s = %q", name, data))
+				panic(fmt.Sprintf("compiling took over 10s: %s = %q", name, data))
 			}
 		})
 		bot, err := flows.LoadFiles(files)

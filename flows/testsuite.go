@@ -278,7 +278,7 @@ func (c *compiler) slotValues(x node, d *flowDecl, profile bool) map[string]any 
 			c.errN(p.k, "unknown slot %q%s", name, didYouMean(name, append(sortedKeys(d.slots), sortedKeys(c.globals)...)))
 			continue
 		case sd == nil:
-			if !c.anySlot(name) {
+			if sd = c.findSlot(name); sd == nil {
 				c.errN(p.k, "unknown slot %q", name)
 				continue
 			}
@@ -297,13 +297,16 @@ func (c *compiler) slotValues(x node, d *flowDecl, profile bool) map[string]any 
 }
 
 // anySlot reports whether some flow declares a slot of that name.
-func (c *compiler) anySlot(name string) bool {
+func (c *compiler) anySlot(name string) bool { return c.findSlot(name) != nil }
+
+// findSlot returns the first slot of that name any flow declares.
+func (c *compiler) findSlot(name string) *slotDecl {
 	for _, d := range c.flowDecls {
-		if d.slots[name] != nil {
-			return true
+		if sd := d.slots[name]; sd != nil {
+			return sd
 		}
 	}
-	return false
+	return nil
 }
 
 func (c *compiler) testMocks(t *TestCase, x node) {

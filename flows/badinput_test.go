@@ -24,7 +24,7 @@ func TestBadInput(t *testing.T) {
 	}
 	tests := []struct {
 		name, file, src string
-		want           string // the diagnostic, as printed
+		want            string // the diagnostic, as printed
 	}{
 		{"non-UTF-8", "flows/x.yaml", "flow: x\nsteps:\n  - say: \"caf\xe9\"\n", "flows/x.yaml:3:14: invalid UTF-8 (the file must be UTF-8 text)"},
 		{"NUL byte", "flows/x.yaml", "flow: x\x00\n", "flows/x.yaml:1:8: NUL byte in a text file"},

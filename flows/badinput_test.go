@@ -111,3 +111,21 @@ func TestMissingBotYAML(t *testing.T) {
 		t.Fatal("want an error for a missing directory")
 	}
 }
+
+// TestManyErrors checks that a file full of broken expressions is reported
+// quickly and with a bounded number of diagnostics.
+func TestManyErrors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("flow: x\nsteps:\n")
+	for i := 0; i < 20000; i++ {
+		b.WriteString("  - say: \"{{ nope }}\"\n")
+	}
+	start := time.Now()
+	bot, err := flows.LoadFiles(map[string]string{"bot.yaml": miniBot, "flows/x.yaml": b.String()})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if err == nil || len(bot.Diagnostics) != 501 || !strings.Contains(bot.Diagnostics[500].Msg, "too many problems") {
+		t.Fatalf("%d diagnostics, last %v", len(bot.Diagnostics), bot.Diagnostics[len(bot.Diagnostics)-1])
+	}
+}

@@ -11,10 +11,11 @@ import (
 // compiler holds the state of one compilation: the program being built,
 // the names declared so far, and the diagnostics.
 type compiler struct {
-	diags ErrorList
-	prog  *engine.Program
-	langs []string
-	bot   botDecl
+	diags   ErrorList
+	perFile map[string]int // diagnostics reported per file
+	prog    *engine.Program
+	langs   []string
+	bot     botDecl
 
 	actionAt   map[string]node            // action name → its key in actions.yaml
 	nluByLang  map[string]*engine.NLUData //

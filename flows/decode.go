@@ -18,12 +18,31 @@ import (
 // mappings with known keys, scalars of a given type, lists, durations, and
 // the diagnostics they report.
 
+// maxPerFile bounds the diagnostics reported for one file: past it, a
+// broken file would only bury the first, most useful ones.
+const maxPerFile = 500
+
 func (c *compiler) errAt(p engine.Pos, format string, args ...any) {
-	c.diags = append(c.diags, &Diagnostic{Pos: p, Severity: SevError, Msg: fmt.Sprintf(format, args...)})
+	c.report(&Diagnostic{Pos: p, Severity: SevError, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *compiler) warnAt(p engine.Pos, format string, args ...any) {
-	c.diags = append(c.diags, &Diagnostic{Pos: p, Severity: SevWarning, Msg: fmt.Sprintf(format, args...)})
+	c.report(&Diagnostic{Pos: p, Severity: SevWarning, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) report(d *Diagnostic) {
+	if c.perFile == nil {
+		c.perFile = map[string]int{}
+	}
+	n := c.perFile[d.Pos.File]
+	c.perFile[d.Pos.File] = n + 1
+	switch {
+	case n < maxPerFile:
+		c.diags = append(c.diags, d)
+	case n == maxPerFile:
+		c.diags = append(c.diags, &Diagnostic{Pos: d.Pos, Severity: SevError,
+			Msg: fmt.Sprintf("too many problems in this file (more than %d); fix these first", maxPerFile)})
+	}
 }
 
 // node is a YAML node and the file it comes from.

@@ -32,6 +32,7 @@ type yfile struct {
 	// lenient marks the compiler's own default files: texts in languages the
 	// bot does not speak are dropped, and missing ones borrowed.
 	lenient bool
+	lines   []int // offsets of the lines' starts, computed when first needed
 }
 
 func (f *yfile) pos(n *yaml.Node) engine.Pos {
@@ -227,18 +228,28 @@ func lineCol(src []byte, off int) (line, col int) {
 
 // lineAt returns the text of the 1-based line, without its end of line.
 func (f *yfile) lineAt(line int) string {
-	src := f.src
-	for l := 1; l < line; l++ {
-		i := bytes.IndexByte(src, '\n')
-		if i < 0 {
-			return ""
+	if f.lines == nil {
+		f.lines = []int{0}
+		for i, b := range f.src {
+			if b == '\n' {
+				f.lines = append(f.lines, i+1)
+			}
 		}
-		src = src[i+1:]
 	}
+	if line < 1 || line > len(f.lines) {
+		return ""
+	}
+	src := f.src[f.lines[line-1]:]
 	if i := bytes.IndexByte(src, '\n'); i >= 0 {
 		src = src[:i]
 	}
 	return strings.TrimSuffix(string(src), "\r")
+}
+
+// lineCount returns the number of lines of the file.
+func (f *yfile) lineCount() int {
+	f.lineAt(1)
+	return len(f.lines)
 }
 
 // offsetPos maps a byte offset into the decoded value of scalar n onto the
@@ -264,7 +275,7 @@ func (f *yfile) offsetPos(n *yaml.Node, off int) engine.Pos {
 		return f.blockOffset(n, off)
 	}
 	line, col := n.Line, n.Column
-	lastLine := bytes.Count(f.src, []byte{'\n'}) + 1
+	lastLine := f.lineCount()
 	raw := []rune(f.lineAt(line))
 	i := col - 1 // index of the scalar's first character in raw
 	dq := n.Style&yaml.DoubleQuotedStyle != 0
@@ -346,7 +357,7 @@ func (f *yfile) blockOffset(n *yaml.Node, off int) engine.Pos {
 	// indentation is that of the first non-blank line.
 	line := n.Line + 1
 	indent := -1
-	last := bytes.Count(f.src, []byte{'\n'}) + 1
+	last := f.lineCount()
 	for l := line; l <= last; l++ {
 		s := f.lineAt(l)
 		if strings.TrimSpace(s) == "" {

@@ -27,6 +27,9 @@ func TestTestsParsed(t *testing.T) {
 	if m := tc.Mocks["create_exchange"]; len(m) != 2 || m[1].Error != "conflict" {
 		t.Errorf("create_exchange mocks = %+v", m)
 	}
+	if first := tc.Turns[0]; len(first.Bot) != 2 || !first.Bot[1].CheckChoices || first.Bot[1].Choices[1] != "Estado de mi pedido" {
+		t.Errorf("turn 1 = %+v", first)
+	}
 	turn := tc.Turns[3]
 	if turn.Kind != flows.TurnUser || turn.Text != "43" || turn.Slots["size"] != 43.0 || turn.Slots["order"] != "A1001" {
 		t.Errorf("turn 4 = %+v", turn)

@@ -539,3 +539,54 @@ func readMessenger(body []byte, m *GraphMessage) string {
 	}
 	return ""
 }
+
+// graphInbox is what a user of a Meta platform has received: the messages
+// the fake Graph API took for them, read in order.
+type graphInbox struct {
+	api *GraphAPI
+	to  string
+
+	mu   sync.Mutex
+	skip int
+	last GraphMessage
+}
+
+// Next waits for the next message sent to the user, as they see it (a
+// template as "[template NAME: PARAMS]").
+func (b *graphInbox) Next(ctx context.Context) (Received, error) {
+	m, err := b.NextRaw(ctx)
+	if err != nil {
+		return Received{}, err
+	}
+	r := Received{Text: m.Text}
+	if m.Template != nil {
+		r.Text = "[template " + m.Template.Name + ": " + strings.Join(m.Template.Params, ", ") + "]"
+	}
+	for _, bt := range m.Buttons {
+		r.Buttons = append(r.Buttons, bt.Title)
+	}
+	return r, nil
+}
+
+// NextRaw waits for the next message sent to the user, as the Graph API
+// received it.
+func (b *graphInbox) NextRaw(ctx context.Context) (GraphMessage, error) {
+	b.mu.Lock()
+	skip := b.skip
+	b.mu.Unlock()
+	m, i, err := b.api.Next(ctx, b.to, skip)
+	if err != nil {
+		return m, err
+	}
+	b.mu.Lock()
+	b.skip, b.last = i+1, m
+	b.mu.Unlock()
+	return m, nil
+}
+
+// Last is the last message read with Next or NextRaw.
+func (b *graphInbox) Last() GraphMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}

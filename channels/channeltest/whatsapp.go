@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -133,18 +131,15 @@ func (w *WhatsApp) expect200(ctx context.Context, body []byte) error {
 // User returns a WhatsApp user with the given wa_id (a phone number in
 // international format without "+") and profile name.
 func (w *WhatsApp) User(waID, name string) *WhatsAppUser {
-	return &WhatsAppUser{phone: w, waID: waID, name: name}
+	return &WhatsAppUser{graphInbox: graphInbox{api: w.API, to: waID}, phone: w, waID: waID, name: name}
 }
 
 // WhatsAppUser is a shopper on WhatsApp. It implements [User].
 type WhatsAppUser struct {
+	graphInbox
 	phone *WhatsApp
 	waID  string
 	name  string
-
-	mu   sync.Mutex
-	skip int
-	last GraphMessage
 }
 
 // ID is the user's charla id ("wa-" and the wa_id), which is also their
@@ -188,9 +183,7 @@ func (u *WhatsAppUser) Say(ctx context.Context, text string) error {
 // Press taps the i-th reply button or list row of the last message
 // received, or answers the i-th line of a numbered list by its number.
 func (u *WhatsAppUser) Press(ctx context.Context, _ Received, i int) error {
-	u.mu.Lock()
-	last := u.last
-	u.mu.Unlock()
+	last := u.Last()
 	if i < 0 || i >= len(last.Buttons) {
 		return u.Say(ctx, strconv.Itoa(i+1))
 	}
@@ -204,36 +197,4 @@ func (u *WhatsAppUser) Press(ctx context.Context, _ Received, i int) error {
 	m := u.Message("interactive", map[string]any{"type": kind, kind: r})
 	m["context"] = map[string]any{"from": u.phone.DisplayPhone, "id": last.ID}
 	return u.Deliver(ctx, m)
-}
-
-// Next waits for the next message sent to the user.
-func (u *WhatsAppUser) Next(ctx context.Context) (Received, error) {
-	m, err := u.NextRaw(ctx)
-	if err != nil {
-		return Received{}, err
-	}
-	r := Received{Text: m.Text}
-	if m.Template != nil {
-		r.Text = "[template " + m.Template.Name + ": " + strings.Join(m.Template.Params, ", ") + "]"
-	}
-	for _, b := range m.Buttons {
-		r.Buttons = append(r.Buttons, b.Title)
-	}
-	return r, nil
-}
-
-// NextRaw waits for the next message sent to the user, as the Graph API
-// received it.
-func (u *WhatsAppUser) NextRaw(ctx context.Context) (GraphMessage, error) {
-	u.mu.Lock()
-	skip := u.skip
-	u.mu.Unlock()
-	m, i, err := u.phone.API.Next(ctx, u.waID, skip)
-	if err != nil {
-		return m, err
-	}
-	u.mu.Lock()
-	u.skip, u.last = i+1, m
-	u.mu.Unlock()
-	return m, nil
 }

@@ -45,6 +45,14 @@ func (s *Seen) Add(id string) bool {
 	return true
 }
 
+// Has reports whether id was seen (without recording it).
+func (s *Seen) Has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok
+}
+
 // Forget removes id, so that a redelivery of it is handled (after a turn
 // that could not be stored).
 func (s *Seen) Forget(id string) {

@@ -81,33 +81,15 @@ type status struct {
 	Errors      []meta.GraphError `json:"errors"`
 }
 
-// job is one unit of work of a conversation's queue.
-type job struct {
-	conv string
-	run  func(ctx context.Context)
-}
-
-// fragment is an inbound text waiting in the debounce.
-type fragment struct {
-	in engine.Inbound
-}
-
-// deliver reads a signed webhook body and queues its work: the turns of
-// new messages and the receipts of status callbacks. It fails with
-// meta.ErrBusy (and forgets the message ids) when the queue has no room.
+// deliver reads a signed webhook body and dispatches its work: the turns
+// of new messages and the receipts of status callbacks (meta.ErrBusy when
+// the queue has no room).
 func (c *Connector) deliver(body []byte) error {
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil || p.Object != "whatsapp_business_account" {
 		return meta.ErrPayload
 	}
-	var ids []string // new message ids, forgotten again if the delivery is refused
-	type item struct {
-		conv  string
-		in    *engine.Inbound // a message for a turn
-		text  bool            // a plain text, which the debounce may join
-		other func(ctx context.Context)
-	}
-	var items []item
+	var work []meta.Work
 	now := c.Clock.Now()
 	for _, e := range p.Entry {
 		for _, ch := range e.Changes {
@@ -123,13 +105,9 @@ func (c *Connector) deliver(body []byte) error {
 				c.logger().Error("whatsapp: error notification", "err", &ge)
 			}
 			for _, m := range v.Messages {
-				if m.ID == "" || m.From == "" {
+				if m.ID == "" || m.From == "" || c.inbox.Known(m.ID) {
 					continue
 				}
-				if !c.seen.Add(m.ID) {
-					continue // Meta redelivered it
-				}
-				ids = append(ids, m.ID)
 				at := unixTime(m.Timestamp, now)
 				conv := ConversationID(m.From)
 				c.windows.Touch(conv, at)
@@ -138,81 +116,20 @@ func (c *Connector) deliver(body []byte) error {
 				case kindIgnore:
 				case kindUnsupported:
 					id := m.ID
-					items = append(items, item{conv: conv, other: func(ctx context.Context) { c.unsupported(ctx, conv, id) }})
+					work = append(work, meta.Work{Conversation: conv, ID: id, Run: func(ctx context.Context) { c.unsupported(ctx, conv, id) }})
 				default:
-					items = append(items, item{conv: conv, in: &in, text: kind == kindText})
+					work = append(work, meta.Work{Conversation: conv, ID: m.ID, In: &in, Text: kind == kindText})
 				}
 			}
 			for _, s := range v.Statuses {
 				if s.ID == "" || s.RecipientID == "" {
 					continue
 				}
-				s := s
-				items = append(items, item{conv: ConversationID(s.RecipientID), other: func(ctx context.Context) { c.status(ctx, s, now) }})
+				work = append(work, meta.Work{Conversation: ConversationID(s.RecipientID), Run: func(ctx context.Context) { c.status(ctx, s, now) }})
 			}
 		}
 	}
-	if len(items) == 0 {
-		return nil
-	}
-	if !c.Queue.Reserve(len(items)) {
-		for _, id := range ids {
-			c.seen.Forget(id)
-		}
-		return meta.ErrBusy
-	}
-	for _, it := range items {
-		switch {
-		case it.in != nil && it.text && c.debounce != nil:
-			c.debounce.Add(it.conv, fragment{in: *it.in})
-		case it.in != nil:
-			in := *it.in
-			c.push(it.conv, func(ctx context.Context) { c.turn(ctx, in) })
-		default:
-			c.push(it.conv, it.other)
-		}
-	}
-	return nil
-}
-
-// push queues work after the conversation's burst, if one is gathering.
-func (c *Connector) push(conv string, run func(ctx context.Context)) {
-	do := func() {
-		c.Queue.Push(conv, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), c.TurnTimeout)
-			defer cancel()
-			run(ctx)
-		})
-	}
-	if c.debounce != nil {
-		c.debounce.FlushKey(conv, do)
-		return
-	}
-	do()
-}
-
-// flushBurst makes one turn of a burst of texts: their texts joined by
-// line breaks, the first id as the message's and the others as its
-// fragments. Each fragment held a queue slot; the turn keeps one.
-func (c *Connector) flushBurst(conv string, frags []fragment) {
-	in := frags[0].in
-	if len(frags) > 1 {
-		texts := make([]string, len(frags))
-		for i, f := range frags {
-			texts[i] = f.in.Text
-			if i > 0 {
-				in.Fragments = append(in.Fragments, f.in.ID)
-			}
-		}
-		in.Text = strings.Join(texts, "\n")
-		in.At = frags[len(frags)-1].in.At
-		c.Queue.Release(len(frags) - 1)
-	}
-	c.Queue.Push(conv, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), c.TurnTimeout)
-		defer cancel()
-		c.turn(ctx, in)
-	})
+	return c.inbox.Dispatch(work)
 }
 
 type inKind int
@@ -319,73 +236,14 @@ func (c *Connector) noteLast(conv, id string) {
 	c.lastIn[conv] = id
 }
 
-// turn runs one turn and sends its replies. A store that is down is
-// retried a few times (Meta has had its 200 already).
-func (c *Connector) turn(ctx context.Context, in engine.Inbound) {
+// beforeTurn marks the shopper's last message read and shows "typing…".
+func (c *Connector) beforeTurn(ctx context.Context, in engine.Inbound) {
 	if in.ID != "" {
-		c.noteLast(in.Conversation, lastID(in))
+		c.noteLast(in.Conversation, meta.LastID(in))
 	}
 	if !c.Config.NoReadMarks {
 		c.Typing(ctx, in.Conversation)
 	}
-	var (
-		t   *engine.Turn
-		err error
-	)
-	for attempt := 0; ; attempt++ {
-		t, err = c.Handler.Handle(ctx, in)
-		if err == nil || engine.ErrCode(err) != engine.EUnavailable || attempt == 2 || ctx.Err() != nil {
-			break
-		}
-		if c.sleep(ctx, time.Duration(attempt+1)*time.Second) != nil {
-			break
-		}
-	}
-	if err != nil {
-		code := engine.ErrCode(err)
-		if code == engine.EInternal || code == engine.EUnavailable {
-			c.logger().Error("whatsapp: turn failed", "conversation", in.Conversation, "err", err)
-		}
-		text := engine.ErrMessage(err)
-		if code == engine.EInternal || code == engine.EUnavailable {
-			text = polite(in.Lang)
-		}
-		if err := c.Send(ctx, engine.Outbound{Conversation: in.Conversation, Text: text}); err != nil {
-			c.logger().Error("whatsapp: sending the error notice failed", "conversation", in.Conversation, "err", err)
-		}
-		return
-	}
-	if t.Duplicate {
-		return // answered the first time
-	}
-	for _, m := range t.Messages {
-		m.Conversation = in.Conversation
-		if err := c.Send(ctx, m); err != nil {
-			c.logger().Error("whatsapp: sending a reply failed", "conversation", in.Conversation, "err", err)
-			return
-		}
-	}
-}
-
-func lastID(in engine.Inbound) string {
-	if n := len(in.Fragments); n > 0 {
-		return in.Fragments[n-1]
-	}
-	return in.ID
-}
-
-func (c *Connector) sleep(ctx context.Context, d time.Duration) error {
-	if c.Sleep != nil {
-		return c.Sleep(ctx, d)
-	}
-	return meta.Sleep(ctx, d)
-}
-
-func polite(lang string) string {
-	if lang == "en" {
-		return "Sorry, something went wrong. Shall we try again?"
-	}
-	return "Lo siento, tuve un problema. ¿Lo intentamos de nuevo?"
 }
 
 // unsupported answers a message type charla does not read.
@@ -411,7 +269,7 @@ func (c *Connector) status(ctx context.Context, s status, now time.Time) {
 			c.windows.Close(conv)
 		}
 	}
-	c.record(ctx, r)
+	c.receipts.Record(ctx, r)
 	if r.Status != engine.ReceiptFailed || len(s.Errors) == 0 || s.Errors[0].Kind() != meta.TemplateRequired {
 		c.dropFallback(s.ID)
 		return

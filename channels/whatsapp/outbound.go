@@ -2,8 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -119,7 +117,7 @@ func (c *Connector) Send(ctx context.Context, out engine.Outbound) error {
 	open, known := c.windows.Open(out.Conversation, c.Clock.Now())
 	if known && !open {
 		if tmpl == nil {
-			return c.refuse(ctx, out)
+			return c.receipts.Refuse(ctx, out.Conversation)
 		}
 		_, err := c.sendTemplate(ctx, to, out, tmpl)
 		return err
@@ -128,17 +126,11 @@ func (c *Connector) Send(ctx context.Context, out engine.Outbound) error {
 	if meta.KindOf(err) == meta.TemplateRequired {
 		c.windows.Close(out.Conversation)
 		if tmpl == nil {
-			return c.refuse(ctx, out)
+			return c.receipts.Refuse(ctx, out.Conversation)
 		}
 		_, err = c.sendTemplate(ctx, to, out, tmpl)
 	}
 	return err
-}
-
-func (c *Connector) refuse(ctx context.Context, out engine.Outbound) error {
-	c.record(ctx, engine.Receipt{Conversation: out.Conversation, Status: engine.ReceiptFailed,
-		Error: channels.ErrTemplateRequired.Message})
-	return channels.ErrTemplateRequired
 }
 
 // sendFree sends out as free-form messages. When the window is unknown
@@ -226,13 +218,13 @@ func (c *Connector) requests(to string, m engine.Outbound, preview bool) []outMe
 		}
 	} else {
 		in.Type = "list"
-		in.Action.Button = truncate(c.Config.ListButton, maxListButton)
+		in.Action.Button = meta.Truncate(c.Config.ListButton, maxListButton)
 		var rows []row
 		for i, ch := range m.Choices {
 			r := row{ID: ix[i], Title: ch.Label}
 			if utf8.RuneCountInString(ch.Label) > maxRowTitle {
-				r.Title = truncate(ch.Label, maxRowTitle)
-				r.Description = truncate(ch.Label, maxRowDesc)
+				r.Title = meta.Truncate(ch.Label, maxRowTitle)
+				r.Description = meta.Truncate(ch.Label, maxRowDesc)
 			}
 			rows = append(rows, r)
 		}
@@ -241,15 +233,6 @@ func (c *Connector) requests(to string, m engine.Outbound, preview bool) []outMe
 	r := base
 	r.Type, r.Interactive = "interactive", in
 	return append(reqs, r)
-}
-
-// truncate cuts s to max characters, ending with "…" when cut.
-func truncate(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:max-1])) + "…"
 }
 
 // choiceIDs returns the reply ids of choices: their values, or "#i" for
@@ -320,7 +303,7 @@ func (c *Connector) post(ctx context.Context, conv string, req outMessage) (stri
 	var res sendResult
 	err := c.graph.Post(ctx, c.Config.PhoneNumberID+"/messages", req, &res)
 	if err != nil {
-		return "", c.sendError(ctx, conv, err)
+		return "", c.receipts.SendError(ctx, conv, err, "WHATSAPP_ACCESS_TOKEN and its permissions")
 	}
 	id := ""
 	if len(res.Messages) > 0 {
@@ -335,32 +318,8 @@ func (c *Connector) post(ctx context.Context, conv string, req outMessage) (stri
 	case req.Template != nil:
 		r.Template = req.Template.Name
 	}
-	c.record(ctx, r)
+	c.receipts.Record(ctx, r)
 	return id, nil
-}
-
-// sendError maps a Graph API error to the engine's vocabulary; an
-// unreachable number is recorded as a failed receipt.
-func (c *Connector) sendError(ctx context.Context, conv string, err error) error {
-	var ge *meta.GraphError
-	if !errors.As(err, &ge) {
-		if ctx.Err() != nil {
-			return &engine.Error{Code: engine.EUnavailable, Message: "sending timed out", Err: err}
-		}
-		return &engine.Error{Code: engine.EUnavailable, Message: "WhatsApp is unreachable", Err: err}
-	}
-	switch ge.Kind() {
-	case meta.TemplateRequired:
-		return ge // Send switches to the template
-	case meta.BadRecipient:
-		c.record(ctx, engine.Receipt{Conversation: conv, Status: engine.ReceiptFailed, Error: ge.Error()})
-		return &engine.Error{Code: engine.EInvalid, Message: "this WhatsApp number cannot receive messages", Err: ge}
-	case meta.RateLimited, meta.Transient:
-		return &engine.Error{Code: engine.EUnavailable, Message: "WhatsApp is busy; try again later", Err: ge}
-	case meta.Unauthorized:
-		c.logger().Error("whatsapp: the access token was refused; check WHATSAPP_ACCESS_TOKEN and its permissions", "err", ge)
-	}
-	return &engine.Error{Code: engine.EInternal, Err: fmt.Errorf("whatsapp: %w", ge)}
 }
 
 func (c *Connector) keepFallback(id string, fb fallback) {

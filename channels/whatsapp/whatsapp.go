@@ -27,10 +27,8 @@ package whatsapp
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -113,55 +111,33 @@ const DefaultUnsupported = "Por ahora solo puedo leer texto, botones, ubicacione
 // is false when WHATSAPP_PHONE_NUMBER_ID is unset; err says what is
 // missing or malformed otherwise.
 func ConfigFromEnv(getenv func(string) string) (cfg Config, configured bool, err error) {
-	first := func(keys ...string) string {
-		for _, k := range keys {
-			if v := strings.TrimSpace(getenv(k)); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
+	env := meta.Env(getenv)
 	cfg = Config{
-		PhoneNumberID: first(EnvPhoneNumberID),
-		AccessToken:   first(EnvAccessToken),
-		AppSecret:     first(EnvAppSecret, "META_APP_SECRET"),
-		VerifyToken:   first(EnvVerifyToken, "META_VERIFY_TOKEN"),
-		GraphURL:      first(EnvGraphURL, "META_GRAPH_URL"),
-		GraphVersion:  first(EnvGraphVersion, "META_GRAPH_VERSION"),
-		TemplateLang:  first(EnvTemplateLang),
+		PhoneNumberID: env.First(EnvPhoneNumberID),
+		AccessToken:   env.First(EnvAccessToken),
+		AppSecret:     env.First(EnvAppSecret, "META_APP_SECRET"),
+		VerifyToken:   env.First(EnvVerifyToken, "META_VERIFY_TOKEN"),
+		GraphURL:      env.First(EnvGraphURL, "META_GRAPH_URL"),
+		GraphVersion:  env.First(EnvGraphVersion, "META_GRAPH_VERSION"),
+		TemplateLang:  env.First(EnvTemplateLang),
 		Unsupported:   getenv(EnvUnsupported),
 	}
 	if cfg.PhoneNumberID == "" {
 		return cfg, false, nil
 	}
-	if v := first(EnvRate); v != "" {
-		if cfg.Rate, err = strconv.ParseFloat(v, 64); err != nil || cfg.Rate <= 0 {
-			return cfg, true, fmt.Errorf("%s: want a positive number of messages per second, got %q", EnvRate, v)
-		}
+	if cfg.Rate, err = env.Rate(EnvRate); err != nil {
+		return cfg, true, err
 	}
-	if v := first(EnvDebounce); v != "" {
-		if cfg.Debounce, err = time.ParseDuration(v); err != nil || cfg.Debounce < 0 {
-			return cfg, true, fmt.Errorf("%s: want a duration such as 1.5s, got %q", EnvDebounce, v)
-		}
+	if cfg.Debounce, err = env.Duration(EnvDebounce); err != nil {
+		return cfg, true, err
 	}
 	return cfg, true, cfg.Validate()
 }
 
 // Validate reports what a configuration lacks.
 func (c Config) Validate() error {
-	var missing []string
-	for _, f := range []struct{ name, v string }{
-		{EnvPhoneNumberID, c.PhoneNumberID}, {EnvAccessToken, c.AccessToken},
-		{EnvAppSecret, c.AppSecret}, {EnvVerifyToken, c.VerifyToken},
-	} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("whatsapp: missing %s", strings.Join(missing, ", "))
-	}
-	return nil
+	return meta.Missing(Channel, EnvPhoneNumberID, c.PhoneNumberID, EnvAccessToken, c.AccessToken,
+		EnvAppSecret, c.AppSecret, EnvVerifyToken, c.VerifyToken)
 }
 
 // Connector is a WhatsApp business number connected to a Handler. Create
@@ -185,13 +161,13 @@ type Connector struct {
 
 	once     sync.Once
 	webhook  *meta.Webhook
+	inbox    *meta.Dispatcher
 	graph    *meta.Client // message sends, paced by limiter
 	marks    *meta.Client // read marks and typing, not paced
 	limiter  *meta.Limiter
-	seen     meta.Seen
 	windows  meta.Windows
-	debounce *meta.Debouncer[fragment]
 	choices  channels.Choices
+	receipts *meta.Receipts
 
 	mu        sync.Mutex
 	lastIn    map[string]string             // conversation → the last inbound wamid (read marks)
@@ -244,6 +220,7 @@ func (c *Connector) init() {
 		if c.Queue == nil {
 			c.Queue = &meta.Queue{}
 		}
+		c.receipts = &meta.Receipts{To: c.Receipts, Channel: Channel, Clock: c.Clock, Logger: c.logger()}
 		if c.TurnTimeout <= 0 {
 			c.TurnTimeout = time.Minute
 		}
@@ -255,9 +232,8 @@ func (c *Connector) init() {
 		c.marks = &marks
 		c.webhook = &meta.Webhook{AppSecret: []byte(cfg.AppSecret), VerifyToken: cfg.VerifyToken,
 			Deliver: c.deliver, Logger: c.logger()}
-		if cfg.Debounce > 0 {
-			c.debounce = &meta.Debouncer[fragment]{Delay: cfg.Debounce, Clock: c.Clock, Flush: c.flushBurst}
-		}
+		c.inbox = &meta.Dispatcher{Handler: c.Handler, Reply: c.Send, Before: c.beforeTurn, Queue: c.Queue,
+			Debounce: cfg.Debounce, Clock: c.Clock, TurnTimeout: c.TurnTimeout, Sleep: c.Sleep, Logger: c.logger(), Name: Channel}
 		c.lastIn = map[string]string{}
 		c.keys = map[string][]engine.OutChoice{}
 		c.fallbacks = map[string]fallback{}
@@ -289,10 +265,7 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // queued turns to finish, or for ctx.
 func (c *Connector) Shutdown(ctx context.Context) error {
 	c.init()
-	if c.debounce != nil {
-		c.debounce.FlushAll()
-	}
-	return c.Queue.Close(ctx)
+	return c.inbox.Shutdown(ctx)
 }
 
 func (c *Connector) logger() *slog.Logger {
@@ -320,18 +293,4 @@ func waID(conversation string) (string, bool) {
 		}
 	}
 	return id, true
-}
-
-func (c *Connector) record(ctx context.Context, r engine.Receipt) {
-	r.Channel = Channel
-	if r.At.IsZero() {
-		r.At = c.Clock.Now()
-	}
-	if c.Receipts == nil {
-		c.logger().Debug("whatsapp: receipt", "conversation", r.Conversation, "ref", r.Ref, "status", r.Status, "form", r.Form)
-		return
-	}
-	if err := c.Receipts.RecordReceipt(ctx, r); err != nil {
-		c.logger().Warn("whatsapp: recording a receipt failed", "conversation", r.Conversation, "ref", r.Ref, "err", err)
-	}
 }

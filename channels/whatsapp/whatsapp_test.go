@@ -31,58 +31,12 @@ const (
 	phoneID = "106540352242922"
 )
 
-// recorder is a Handler and ReceiptRecorder that records what it is given
-// and answers with reply, or with the channeltest script.
-type recorder struct {
-	mu       sync.Mutex
-	got      []engine.Inbound
-	receipts []engine.Receipt
-	bot      channeltest.Bot
-	reply    func(in engine.Inbound) []engine.Outbound
-}
-
-func (r *recorder) Handle(ctx context.Context, in engine.Inbound) (*engine.Turn, error) {
-	r.mu.Lock()
-	r.got = append(r.got, in)
-	reply := r.reply
-	r.mu.Unlock()
-	if reply != nil && in.Text != "ping" {
-		return &engine.Turn{Messages: reply(in)}, nil
-	}
-	return r.bot.Handle(ctx, in)
-}
-
-func (r *recorder) RecordReceipt(_ context.Context, rc engine.Receipt) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.receipts = append(r.receipts, rc)
-	return nil
-}
-
-func (r *recorder) inbound() []engine.Inbound {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.got)
-}
-
-func (r *recorder) receiptsOf(status engine.ReceiptStatus) []engine.Receipt {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []engine.Receipt
-	for _, rc := range r.receipts {
-		if rc.Status == status {
-			out = append(out, rc)
-		}
-	}
-	return out
-}
-
 type env struct {
 	api   *channeltest.GraphAPI
 	conn  *whatsapp.Connector
 	srv   *httptest.Server
 	phone *channeltest.WhatsApp
-	rec   *recorder
+	rec   *channeltest.Recorder
 	clock *channeltest.Clock
 	waits *waits
 }
@@ -109,7 +63,7 @@ func (w *waits) all() []time.Duration {
 // manual clock, until the test ends.
 func start(t *testing.T, tweak func(*whatsapp.Config, *whatsapp.Connector)) *env {
 	t.Helper()
-	e := &env{api: channeltest.NewGraphAPI(t, token), rec: &recorder{}, clock: channeltest.NewClock(time.Now()), waits: &waits{}}
+	e := &env{api: channeltest.NewGraphAPI(t, token), rec: &channeltest.Recorder{}, clock: channeltest.NewClock(time.Now()), waits: &waits{}}
 	cfg := whatsapp.Config{PhoneNumberID: phoneID, AccessToken: token, AppSecret: secret, VerifyToken: verify, GraphURL: e.api.URL()}
 	e.conn = whatsapp.New(cfg, e.rec)
 	e.conn.Clock, e.conn.Sleep = e.clock, e.waits.sleep
@@ -230,7 +184,7 @@ func TestInboundFixtures(t *testing.T) {
 				u.NextRaw(ctx) // the script's answer
 			}
 			ping(t, ctx, u)
-			got := e.rec.inbound()
+			got := e.rec.Inbound()
 			if tt.want == nil {
 				if len(got) != 1 {
 					t.Fatalf("turns %+v, want only the ping", got[:len(got)-1])
@@ -275,14 +229,13 @@ func TestStatusReceipts(t *testing.T) {
 	}
 	ping(t, ctx, e.phone.User("16505551234", "Sheena"))
 	var got []string
-	e.rec.mu.Lock()
-	for _, r := range e.rec.receipts {
+	all := e.rec.Receipts("")
+	for _, r := range all {
 		if r.Status != engine.ReceiptAccepted {
 			got = append(got, fmt.Sprintf("%s %s %s %d", r.Conversation, r.Ref, r.Status, r.At.Unix()))
 		}
 	}
-	failed := e.rec.receipts[3]
-	e.rec.mu.Unlock()
+	failed := all[3]
 	want := []string{
 		"wa-16505551234 wamid.FAKE000001 sent 1749416390",
 		"wa-16505551234 wamid.FAKE000001 delivered 1749416391",
@@ -325,7 +278,7 @@ func TestHandshakeAndSignatures(t *testing.T) {
 	if code, _ := e.phone.PostSigned(ctx, []byte(strings.Replace(string(body), "color", "colour", 1)), meta.Sign([]byte(secret), body)); code != 401 {
 		t.Errorf("tampered body: %d, want 401", code)
 	}
-	if n := len(e.rec.inbound()); n != 0 || e.api.Requests() != 0 {
+	if n := len(e.rec.Inbound()); n != 0 || e.api.Requests() != 0 {
 		t.Fatalf("refused deliveries ran %d turns and %d Graph requests", n, e.api.Requests())
 	}
 	// the same body, signed, is handled: nothing was remembered of the refused ones
@@ -358,7 +311,7 @@ func TestDuplicates(t *testing.T) {
 	}
 	expect(t, ctx, u, "Dijiste: dos")
 	ping(t, ctx, u)
-	if n := len(e.rec.inbound()); n != 3 {
+	if n := len(e.rec.Inbound()); n != 3 {
 		t.Errorf("%d turns, want 3 (uno, dos, ping)", n)
 	}
 }
@@ -400,9 +353,12 @@ func TestChoicesDegrade(t *testing.T) {
 	ctx := testCtx(t)
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.rec.mu.Lock()
-			e.rec.reply = func(engine.Inbound) []engine.Outbound { return []engine.Outbound{tt.out} }
-			e.rec.mu.Unlock()
+			e.rec.SetReply(func(in engine.Inbound) []engine.Outbound {
+				if in.Text == "ping" {
+					return nil
+				}
+				return []engine.Outbound{tt.out}
+			})
 			u := e.phone.User(fmt.Sprint("5491155550", 100+i), "Sofía")
 			if err := u.Say(ctx, "hola"); err != nil {
 				t.Fatal(err)
@@ -454,7 +410,7 @@ func TestChoicesDegrade(t *testing.T) {
 					t.Fatal(err)
 				}
 				u.NextRaw(ctx)
-				got := e.rec.inbound()
+				got := e.rec.Inbound()
 				if in := got[len(got)-1]; in.Choice != tt.out.Choices[len(tt.out.Choices)-1].Value {
 					t.Errorf("pressed %+v, want the last choice's value", in)
 				}
@@ -469,12 +425,12 @@ func TestNumberedAnswer(t *testing.T) {
 		many[i] = fmt.Sprint("Talla ", 34+i)
 	}
 	e := start(t, nil)
-	e.rec.reply = func(in engine.Inbound) []engine.Outbound {
+	e.rec.SetReply(func(in engine.Inbound) []engine.Outbound {
 		if in.Choice != "" {
 			return []engine.Outbound{{Text: "Elegiste " + in.Choice}}
 		}
 		return []engine.Outbound{{Text: "¿Qué talla?", Choices: choices(many...)}}
-	}
+	})
 	ctx := testCtx(t)
 	u := e.phone.User("5511987654321", "João")
 	u.Say(ctx, "tallas")
@@ -513,7 +469,7 @@ func TestOutsideWindow(t *testing.T) {
 		!slices.Equal(m.Template.Params, []string{"A1234", "Servientrega"}) {
 		t.Fatalf("sent %+v %+v, want the template", m, m.Template)
 	}
-	rs := e.rec.receiptsOf(engine.ReceiptAccepted)
+	rs := e.rec.Receipts(engine.ReceiptAccepted)
 	if last := rs[len(rs)-1]; last.Form != "template" || last.Template != "shipping_update" || last.Ref != m.ID {
 		t.Errorf("receipt %+v, want the template recorded", last)
 	}
@@ -527,7 +483,7 @@ func TestOutsideWindow(t *testing.T) {
 	if len(e.api.Sent()) != before {
 		t.Error("something was sent")
 	}
-	if rs := e.rec.receiptsOf(engine.ReceiptFailed); len(rs) != 1 || !strings.Contains(rs[0].Error, "template") {
+	if rs := e.rec.Receipts(engine.ReceiptFailed); len(rs) != 1 || !strings.Contains(rs[0].Error, "template") {
 		t.Errorf("failed receipts %+v", rs)
 	}
 
@@ -609,7 +565,7 @@ func TestUnreachableNumber(t *testing.T) {
 	if engine.ErrCode(err) != engine.EInvalid {
 		t.Fatalf("err %v, want invalid", err)
 	}
-	if rs := e.rec.receiptsOf(engine.ReceiptFailed); len(rs) != 1 || !strings.Contains(rs[0].Error, "131026") {
+	if rs := e.rec.Receipts(engine.ReceiptFailed); len(rs) != 1 || !strings.Contains(rs[0].Error, "131026") {
 		t.Errorf("failed receipts %+v", rs)
 	}
 	if err := e.conn.Send(ctx, engine.Outbound{Conversation: "tg-1", Text: "x"}); engine.ErrCode(err) != engine.EInvalid {
@@ -630,12 +586,12 @@ func TestDebounceJoinsFragments(t *testing.T) {
 		ids = append(ids, id)
 		e.clock.Advance(time.Second)
 	}
-	if n := len(e.rec.inbound()); n != 0 {
+	if n := len(e.rec.Inbound()); n != 0 {
 		t.Fatalf("%d turns before the shopper paused", n)
 	}
 	e.clock.Advance(500 * time.Millisecond)
 	expect(t, ctx, u, "Dijiste: hola\nquiero cambiar\nla talla")
-	in := e.rec.inbound()[0]
+	in := e.rec.Inbound()[0]
 	if in.ID != ids[0] || !slices.Equal(in.Fragments, ids[1:]) {
 		t.Errorf("id %s fragments %v, want %s %v", in.ID, in.Fragments, ids[0], ids[1:])
 	}
@@ -667,7 +623,7 @@ func TestDebounceJoinsFragments(t *testing.T) {
 	if e.clock.Pending() != 0 {
 		t.Errorf("%d timers left", e.clock.Pending())
 	}
-	if n := len(e.rec.inbound()); n != 4 {
+	if n := len(e.rec.Inbound()); n != 4 {
 		t.Errorf("%d turns, want 4", n)
 	}
 }
@@ -675,10 +631,10 @@ func TestDebounceJoinsFragments(t *testing.T) {
 func TestBusyQueueLosesNothing(t *testing.T) {
 	release := make(chan struct{})
 	e := start(t, func(_ *whatsapp.Config, c *whatsapp.Connector) { c.Queue = &meta.Queue{Max: 2} })
-	e.rec.reply = func(in engine.Inbound) []engine.Outbound {
+	e.rec.SetReply(func(in engine.Inbound) []engine.Outbound {
 		<-release
 		return []engine.Outbound{{Text: "ok " + in.Text}}
-	}
+	})
 	ctx := testCtx(t)
 	u := e.phone.User("573015550030", "Tomás")
 	m1, m2, m3 := u.Message("text", map[string]any{"body": "1"}), u.Message("text", map[string]any{"body": "2"}), u.Message("text", map[string]any{"body": "3"})

@@ -143,6 +143,13 @@ func srcs0(srcs []source) string {
 // checkIntentLanguages warns about intents taught in some of the bot's
 // languages but not in the others.
 func (c *compiler) checkIntentLanguages() {
+	if len(c.nluByLang) > 0 && c.bot.f != nil {
+		for _, l := range c.langs {
+			if c.nluByLang[l] == nil {
+				c.warnAt(engine.Pos{File: c.bot.f.path, Line: 1, Col: 1}, "no NLU data for %s: add nlu/%s.yaml, or intents will not be recognised in %s", l, l, l)
+			}
+		}
+	}
 	if len(c.nluByLang) < 2 {
 		return
 	}

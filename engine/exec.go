@@ -59,6 +59,7 @@ func (t *turn) step(fr *Frame, f *Flow, st Step) {
 		}
 		fr.Reprompt = false
 		fr.Mode = ModeAsking
+		fr.Slot = st.Slot
 		if msg != nil {
 			if err := t.say(msg, f, sl.Choices); err != nil {
 				t.fail(f, fr.Step, err)

@@ -37,7 +37,8 @@ type Session struct {
 // Frame is a flow in progress on the stack.
 type Frame struct {
 	Flow     string
-	Step     int // the index of the current step
+	Step     int    // the index of the current step
+	Slot     string // while asking: the slot asked for (to place the question in another program version)
 	Vars     Vars
 	Kind     FrameKind
 	Mode     FrameMode

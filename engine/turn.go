@@ -134,16 +134,10 @@ func (t *turn) migrate() {
 		f := t.p.Flow(fr.Flow)
 		ok := f != nil && fr.Step <= len(f.Steps)
 		if ok && fr.Mode == ModeAsking {
-			i := -1
-			if fr.Step < len(f.Steps) {
-				if a, isAsk := f.Steps[fr.Step].(*Ask); isAsk {
-					i = f.AskIndex(a.Slot)
-				}
-			}
-			if i < 0 {
-				ok = false
+			if i := f.AskIndex(fr.Slot); i >= 0 {
+				fr.Step = i // the same question, where the new flow asks it
 			} else {
-				fr.Step, fr.Mode, fr.Reprompt = i, ModeRunning, true
+				ok = false
 			}
 		}
 		if !ok {
@@ -153,10 +147,6 @@ func (t *turn) migrate() {
 		keep = append(keep, fr)
 	}
 	t.s.Stack = keep
-	// A question waiting on top is asked again in the new words.
-	if top := t.s.Top(); top == nil || top.Mode != ModeRunning {
-		return
-	}
 }
 
 func (p *loaded) pickLang(hint string) string {

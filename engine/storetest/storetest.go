@@ -85,7 +85,7 @@ func sampleSession(id, user string) *engine.Session {
 				{Name: "empty", Value: []any{}},
 				{Name: "big", Value: -1 << 40},
 			}},
-			{Flow: "order_status", Step: 0, Kind: engine.FrameDigression, Mode: engine.ModeAsking, Tries: 2, Reprompt: true},
+			{Flow: "order_status", Step: 0, Slot: "order", Kind: engine.FrameDigression, Mode: engine.ModeAsking, Tries: 2, Reprompt: true},
 		},
 		Vars:       engine.Vars{{Name: "email", Value: "ana@example.com"}, {Name: "ñandú", Value: "¡sí! 🎉"}},
 		Seq:        7,

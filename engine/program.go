@@ -36,6 +36,11 @@ type Program struct {
 	// come from the environment, not from here.
 	Channels map[string]map[string]any
 
+	// Agents are the people who answer hand-offs in the agent console, and
+	// Handoff the settings of that side of the bot.
+	Agents  []*AgentSpec
+	Handoff HandoffSettings
+
 	flows   map[string]*Flow
 	actions map[string]*ActionSpec
 	queues  map[string]*Queue
@@ -540,6 +545,7 @@ type Queue struct {
 	MaxWait    time.Duration // time to wait for an agent before the fallback
 	AfterHours Text          // said when the queue is closed
 	Fallback   string        // the queue tried when nobody answers in MaxWait ("" : leave a message)
+	Manual     bool          // agents claim its conversations by hand (no automatic assignment)
 	Pos        Pos
 }
 
@@ -665,6 +671,7 @@ func (p *Program) Check() error {
 	if p.Settings.DefaultQueue != "" && p.queues[p.Settings.DefaultQueue] == nil {
 		errs.add(Pos{}, "default queue %q is not declared", p.Settings.DefaultQueue)
 	}
+	p.checkHandoff(&errs)
 	for _, f := range p.Flows {
 		p.checkFlow(f, &errs)
 	}

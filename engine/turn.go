@@ -134,10 +134,16 @@ func (t *turn) migrate() {
 		f := t.p.Flow(fr.Flow)
 		ok := f != nil && fr.Step <= len(f.Steps)
 		if ok && fr.Mode == ModeAsking {
-			if i := f.AskIndex(fr.Slot); i >= 0 {
-				fr.Step = i // the same question, where the new flow asks it
-			} else {
+			i := -1
+			if fr.Step < len(f.Steps) {
+				if a, isAsk := f.Steps[fr.Step].(*Ask); isAsk {
+					i = f.AskIndex(a.Slot)
+				}
+			}
+			if i < 0 {
 				ok = false
+			} else {
+				fr.Step, fr.Mode, fr.Reprompt = i, ModeRunning, true
 			}
 		}
 		if !ok {
@@ -147,6 +153,10 @@ func (t *turn) migrate() {
 		keep = append(keep, fr)
 	}
 	t.s.Stack = keep
+	// A question waiting on top is asked again in the new words.
+	if top := t.s.Top(); top == nil || top.Mode != ModeRunning {
+		return
+	}
 }
 
 func (p *loaded) pickLang(hint string) string {
@@ -218,6 +228,10 @@ func (t *turn) dispatch() {
 	}
 	if t.s.Status == StatusQueued || t.s.Status == StatusAgent {
 		if t.userTurn {
+			if t.leaveQueue() {
+				t.run()
+				return
+			}
 			e := t.entries[len(t.entries)-1]
 			t.forward = &e
 			return
@@ -1008,6 +1022,7 @@ func (t *turn) result() *turnResult {
 			r.delivered.Store(rt.deliver(ctx, channel, items))
 		})
 	}
+	t.handoffEnded(r)
 	return r
 }
 

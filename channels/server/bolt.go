@@ -1,12 +1,11 @@
 package server
 
 import (
-	"errors"
-
 	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/engine/bolt"
 )
 
-// openBolt opens the durable store at path.
+// openBolt opens the durable store at path (DATADIR/charla.db).
 func openBolt(path string) (engine.Store, error) {
-	return nil, errors.New("the bbolt store is not available yet: use --memory")
+	return bolt.Open(path, bolt.Options{})
 }

@@ -33,9 +33,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/charlabot/charla/channels"
+	"github.com/charlabot/charla/channels/messenger"
 	"github.com/charlabot/charla/channels/rest"
 	"github.com/charlabot/charla/channels/telegram"
 	"github.com/charlabot/charla/channels/webchat"
+	"github.com/charlabot/charla/channels/whatsapp"
 	"github.com/charlabot/charla/engine"
 	"github.com/charlabot/charla/engine/memory"
 	"github.com/charlabot/charla/flows"
@@ -88,6 +90,8 @@ type Server struct {
 	api      *rest.API
 	tg       *telegram.Bot
 	tgHook   bool
+	wa       *whatsapp.Connector  // when WHATSAPP_PHONE_NUMBER_ID is set
+	fb       *messenger.Connector // when MESSENGER_PAGE_ID is set
 	mux      *http.ServeMux
 	http     *http.Server
 	ln       net.Listener
@@ -284,7 +288,84 @@ func (s *Server) build(prog *engine.Program) error {
 			s.tgHook = true
 		}
 	}
+	if err := s.buildMeta(mux, be); err != nil {
+		return err
+	}
 	s.mux = mux
+	return nil
+}
+
+// buildMeta mounts WhatsApp (/webhooks/whatsapp) and Messenger
+// (/webhooks/messenger) when the environment configures them (see
+// docs/channels/whatsapp.md); bot.yaml's channels.whatsapp and
+// channels.messenger may set webhook_path, debounce ("1.5s"), rate,
+// unsupported, and template_lang (WhatsApp) or tag (Messenger).
+func (s *Server) buildMeta(mux *http.ServeMux, be *backend) error {
+	debounce := func(c channelConfig) (time.Duration, error) {
+		if n := c.num("debounce"); n > 0 {
+			return time.Duration(n * float64(time.Second)), nil
+		}
+		if v := c.str("debounce"); v != "" {
+			return time.ParseDuration(v)
+		}
+		return 0, nil
+	}
+	path := func(c channelConfig, def string) string {
+		if p := c.str("webhook_path"); p != "" {
+			return p
+		}
+		return def
+	}
+	wc := s.channel(whatsapp.Channel)
+	cfg, ok, err := whatsapp.ConfigFromEnv(s.cfg.Getenv)
+	if err != nil {
+		return err
+	}
+	if ok && !wc.disabled() {
+		if cfg.Debounce == 0 {
+			if cfg.Debounce, err = debounce(wc); err != nil {
+				return fmt.Errorf("channels.whatsapp.debounce: %w", err)
+			}
+		}
+		if cfg.Rate == 0 {
+			cfg.Rate = wc.num("rate")
+		}
+		if cfg.Unsupported == "" {
+			cfg.Unsupported = wc.str("unsupported")
+		}
+		if cfg.TemplateLang == "" {
+			cfg.TemplateLang = wc.str("template_lang")
+		}
+		s.wa = whatsapp.New(cfg, be.handler)
+		s.wa.Receipts, s.wa.Logger = s.rt, s.log
+		s.rt.RegisterSender(whatsapp.Channel, s.wa)
+		mux.Handle(path(wc, "/webhooks/whatsapp"), s.wa)
+	}
+	mc := s.channel(messenger.Channel)
+	mcfg, ok, err := messenger.ConfigFromEnv(s.cfg.Getenv)
+	if err != nil {
+		return err
+	}
+	if ok && !mc.disabled() {
+		if mcfg.Debounce == 0 {
+			if mcfg.Debounce, err = debounce(mc); err != nil {
+				return fmt.Errorf("channels.messenger.debounce: %w", err)
+			}
+		}
+		if mcfg.Rate == 0 {
+			mcfg.Rate = mc.num("rate")
+		}
+		if mcfg.Unsupported == "" {
+			mcfg.Unsupported = mc.str("unsupported")
+		}
+		if mcfg.Tag == "" {
+			mcfg.Tag = mc.str("tag")
+		}
+		s.fb = messenger.New(mcfg, be.handler)
+		s.fb.Receipts, s.fb.Logger = s.rt, s.log
+		s.rt.RegisterSender(messenger.Channel, s.fb)
+		mux.Handle(path(mc, "/webhooks/messenger"), s.fb)
+	}
 	return nil
 }
 
@@ -409,6 +490,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	errs := []error{hubErr, httpErr}
+	// the webhooks answered already: let their queued turns finish
+	if s.wa != nil {
+		errs = append(errs, s.wa.Shutdown(ctx))
+	}
+	if s.fb != nil {
+		errs = append(errs, s.fb.Shutdown(ctx))
+	}
 	if s.cancel != nil {
 		s.cancel()
 	}

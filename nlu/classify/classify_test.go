@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bytes"
+	"github.com/charlabot/charla/nlu/lexicon"
 	"slices"
 	"testing"
 )
@@ -76,17 +77,27 @@ func TestMarshalRoundTrip(t *testing.T) {
 
 func TestSpeller(t *testing.T) {
 	words := map[string]string{"talla": "tall", "pedido": "ped", "quiero": "quier", "cambiar": "cambi"}
-	s := newSpeller(words, map[string]int{"talla": 5, "pedido": 3, "quiero": 2, "cambiar": 2})
+	s := newSpeller(words, map[string]int{"talla": 5, "pedido": 3, "quiero": 2, "cambiar": 2}, nil, "es")
 	tests := map[string]string{"tala": "tall", "pedio": "ped", "qiero": "quier", "cmabiar": "cambi", "tallla": "tall"}
 	for in, want := range tests {
-		if got, ok := s.correct(in); !ok || got != want {
+		if _, got, ok := s.correct(in); !ok || got != want {
 			t.Errorf("correct(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{"talla", "xyz", "zapatos"} {
-		if got, ok := s.correct(in); ok {
+		if _, got, ok := s.correct(in); ok {
 			t.Errorf("correct(%q) = %q; want no correction", in, got)
 		}
+	}
+	// with the lexicon: its words are known, and typos of them corrected
+	s = newSpeller(words, map[string]int{"talla": 5, "pedido": 3, "quiero": 2, "cambiar": 2}, lexicon.Default(), "es")
+	for in, want := range map[string]string{"reembolzo": "reembolso", "graciass": "gracias", "encomeinda": "encomienda"} {
+		if got, _, ok := s.correct(in); !ok || got != want {
+			t.Errorf("with the lexicon, correct(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	if got, _, ok := s.correct("guita"); ok {
+		t.Errorf("correct(%q) = %q; a lexicon word is known", "guita", got)
 	}
 }
 

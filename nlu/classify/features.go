@@ -6,6 +6,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/charlabot/charla/nlu/lexicon"
 	"github.com/charlabot/charla/nlu/normalize"
 )
 
@@ -14,6 +15,16 @@ const (
 	kindWord   = 'w' // a stem, or a shape (#num, #code) or an emoji
 	kindBigram = 'b' // two consecutive stems (^ and $ mark the ends)
 	kindChar   = 'c' // a character n-gram of a folded word, < and > marking its ends
+	kindConc   = 'k' // a concept of the lexicon
+	kindPair   = 'p' // two concepts of the same message
+)
+
+// Feature blocks: each is scaled to unit length, then weighted.
+const (
+	blockWords = iota
+	blockChars
+	blockConcepts
+	nBlocks
 )
 
 func hashFeature(kind byte, s string) uint64 {
@@ -31,8 +42,13 @@ func hashFeature(kind byte, s string) uint64 {
 // features, repeated once per occurrence, in the word block or the
 // character block.
 type featureSet struct {
-	words []uint64
-	chars []uint64
+	words    []uint64
+	chars    []uint64
+	concepts []uint64
+}
+
+func (fs *featureSet) blocks() [nBlocks][]uint64 {
+	return [nBlocks][]uint64{fs.words, fs.chars, fs.concepts}
 }
 
 // each calls f for every distinct feature with its count.
@@ -53,7 +69,8 @@ type extractor struct {
 	lang             string
 	charMin, charMax int
 	bigrams          bool
-	fix              *speller // corrects words the model has not seen (nil: none)
+	fix              *speller         // corrects words the model has not seen (nil: none)
+	lex              *lexicon.Lexicon // adds concept features (nil: none)
 }
 
 func (e *extractor) tokens(text string) []normalize.Token {
@@ -74,13 +91,20 @@ func (e *extractor) extract(text string) featureSet {
 	toks := e.tokens(text)
 	fs := featureSet{words: make([]uint64, 0, 2*len(toks)+2), chars: make([]uint64, 0, 16*len(toks))}
 	prev := "^"
-	for _, t := range toks {
-		k := wordKey(t)
-		if e.fix != nil && t.Kind == normalize.Word {
-			if c, ok := e.fix.correct(t.Fold); ok {
-				k = c
+	var orig []string // the folded words as written, for the character n-grams
+	if e.fix != nil {
+		orig = make([]string, len(toks))
+		for i := range toks {
+			orig[i] = toks[i].Fold
+			if toks[i].Kind == normalize.Word {
+				if w, st, ok := e.fix.correct(toks[i].Fold); ok {
+					toks[i].Fold, toks[i].Stem = w, st
+				}
 			}
 		}
+	}
+	for i, t := range toks {
+		k := wordKey(t)
 		fs.words = append(fs.words, hashFeature(kindWord, k))
 		if t.Kind == normalize.Code && len(t.Fold) <= 4 {
 			fs.words = append(fs.words, hashFeature(kindWord, t.Fold)) // "2x1", "3x2": promotions, not ids
@@ -90,13 +114,42 @@ func (e *extractor) extract(text string) featureSet {
 		}
 		prev = k
 		if t.Kind == normalize.Word && e.charMax > 0 {
-			fs.chars = addCharGrams(fs.chars, t.Fold, e.charMin, e.charMax)
+			w := t.Fold
+			if orig != nil {
+				w = orig[i]
+			}
+			fs.chars = addCharGrams(fs.chars, w, e.charMin, e.charMax)
 		}
 	}
 	if e.bigrams && len(toks) > 0 {
 		fs.words = append(fs.words, hashPair(kindBigram, prev, "$"))
 	}
+	if e.lex != nil {
+		fs.concepts = conceptFeatures(e.lex.Match(toks, e.lang))
+	}
 	return fs
+}
+
+// conceptFeatures hashes the concepts of a message, and every pair of
+// distinct concepts in it ("exchange" with "size" is not "exchange" with
+// "address").
+func conceptFeatures(cs []string) []uint64 {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]uint64, 0, len(cs)*(len(cs)+1)/2)
+	for _, c := range cs {
+		out = append(out, hashFeature(kindConc, c))
+	}
+	u := slices.Clone(cs)
+	slices.Sort(u)
+	u = slices.Compact(u)
+	for i := range u {
+		for j := i + 1; j < len(u); j++ {
+			out = append(out, hashPair(kindPair, u[i], u[j]))
+		}
+	}
+	return out
 }
 
 // hashPair hashes two strings as a bigram, like hashFeature(kind, a+" "+b).
@@ -165,20 +218,20 @@ type sparse struct {
 
 // vectorizer maps hashed features to indices with TF-IDF weights.
 type vectorizer struct {
-	index      map[uint64]int32
-	idf        []float32
-	block      []uint8 // 0 words, 1 chars
-	charWeight float32
+	index   map[uint64]int32
+	idf     []float32
+	block   []uint8 // blockWords, blockChars, blockConcepts
+	weights [nBlocks]float32
 }
 
 // vectorize weights a feature set: sublinear TF × IDF, each block scaled
-// to unit length, the character block then scaled by charWeight. Unknown
-// features are dropped.
+// to unit length, then by its weight. Unknown features are dropped.
 func (v *vectorizer) vectorize(fs featureSet) sparse {
 	var s sparse
-	var norms [2]float64
-	s.idx = make([]int32, 0, len(fs.words)+len(fs.chars))
-	s.val = make([]float32, 0, len(fs.words)+len(fs.chars))
+	var norms [nBlocks]float64
+	n := len(fs.words) + len(fs.chars) + len(fs.concepts)
+	s.idx = make([]int32, 0, n)
+	s.val = make([]float32, 0, n)
 	add := func(hs []uint64) {
 		each(hs, func(h uint64, c float32) {
 			i, ok := v.index[h]
@@ -191,9 +244,10 @@ func (v *vectorizer) vectorize(fs featureSet) sparse {
 			norms[v.block[i]] += float64(x) * float64(x)
 		})
 	}
-	add(fs.words)
-	add(fs.chars)
-	scale := [2]float32{1, v.charWeight}
+	for _, hs := range fs.blocks() {
+		add(hs)
+	}
+	scale := v.weights
 	for b := range norms {
 		if norms[b] > 0 {
 			scale[b] /= float32(math.Sqrt(norms[b]))
@@ -215,14 +269,14 @@ func (s *sparse) Swap(i, j int) {
 
 // buildVectorizer indexes the features of the training set that occur in
 // at least minDF examples, in a deterministic order.
-func buildVectorizer(sets []featureSet, minDF int, charWeight float64) *vectorizer {
+func buildVectorizer(sets []featureSet, minDF int, weights [nBlocks]float32) *vectorizer {
 	type stat struct {
 		df    int
 		block uint8
 	}
 	df := map[uint64]*stat{}
 	for _, fs := range sets {
-		for blk, hs := range [2][]uint64{fs.words, fs.chars} {
+		for blk, hs := range fs.blocks() {
 			each(hs, func(h uint64, _ float32) {
 				if st := df[h]; st != nil {
 					st.df++
@@ -239,7 +293,7 @@ func buildVectorizer(sets []featureSet, minDF int, charWeight float64) *vectoriz
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	v := &vectorizer{index: make(map[uint64]int32, len(keys)), idf: make([]float32, len(keys)), block: make([]uint8, len(keys)), charWeight: float32(charWeight)}
+	v := &vectorizer{index: make(map[uint64]int32, len(keys)), idf: make([]float32, len(keys)), block: make([]uint8, len(keys)), weights: weights}
 	n := float64(len(sets))
 	for i, h := range keys {
 		st := df[h]

@@ -16,7 +16,7 @@ import (
 // features or the format change, so that cached models are retrained.
 const (
 	modelMagic   = "charla-nlu-model"
-	modelVersion = 1
+	modelVersion = 2
 )
 
 // Version identifies the classifier code: cache keys include it.
@@ -35,6 +35,8 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	w.u64(uint64(c.CharMin))
 	w.u64(uint64(c.CharMax))
 	w.f64(c.CharWeight)
+	w.f64(c.ConceptWeight)
+	w.bool(c.NoLexicon)
 	w.bool(c.NoBigrams)
 	w.bool(c.NoSpell)
 	w.bool(c.NoBackground)
@@ -88,6 +90,8 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	c.CharMin = int(r.u64())
 	c.CharMax = int(r.u64())
 	c.CharWeight = r.f64()
+	c.ConceptWeight = r.f64()
+	c.NoLexicon = r.bool()
 	c.NoBigrams = r.bool()
 	c.NoSpell = r.bool()
 	c.NoBackground = r.bool()
@@ -110,7 +114,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("classify: bad model: %w", r.err)
 	}
 	keys := make([]uint64, m.nFeat)
-	v := &vectorizer{idf: make([]float32, m.nFeat), block: make([]uint8, m.nFeat), charWeight: float32(c.CharWeight)}
+	v := &vectorizer{idf: make([]float32, m.nFeat), block: make([]uint8, m.nFeat), weights: c.blockWeights()}
 	m.w = make([]float32, (m.nFeat+1)*nc)
 	r.any(keys)
 	r.any(v.idf)
@@ -121,7 +125,6 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		v.index[h] = int32(i)
 	}
 	m.vec = v
-	m.ext = extractor{lang: c.Lang, charMin: c.CharMin, charMax: c.CharMax, bigrams: !c.NoBigrams}
 	nw := r.count(1 << 24)
 	if nw > 0 || !c.NoSpell {
 		m.spellW, m.spellN = make(map[string]string, nw), make(map[string]int, nw)
@@ -134,9 +137,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	if r.err != nil {
 		return fmt.Errorf("classify: bad model: %w", r.err)
 	}
-	if !c.NoSpell {
-		m.ext.fix = newSpeller(m.spellW, m.spellN)
-	}
+	m.ext = newExtractor(c, m.spellW, m.spellN)
 	return nil
 }
 

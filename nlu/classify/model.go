@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/charlabot/charla/nlu/lexicon"
 	"github.com/charlabot/charla/nlu/normalize"
 )
 
@@ -30,8 +31,12 @@ type Config struct {
 	CharMin    int     // shortest character n-gram
 	CharMax    int     // longest character n-gram (0: none)
 	CharWeight float64 // weight of the character block against the word block
-	NoBigrams  bool    // leave out word bigrams
-	NoSpell    bool    // do not correct unknown words to known ones
+	// ConceptWeight is the weight of the block of lexicon concepts (see
+	// package lexicon) against the word block.
+	ConceptWeight float64
+	NoLexicon     bool // leave out the concept features of the built-in lexicon
+	NoBigrams     bool // leave out word bigrams
+	NoSpell       bool // do not correct unknown words to known ones
 	// NoBackground leaves out the built-in out-of-scope examples that are
 	// otherwise added when the training data has no OOS example.
 	NoBackground bool
@@ -42,7 +47,7 @@ type Config struct {
 
 // DefaultConfig is the configuration chosen on the validation splits (see
 // docs/nlu.md).
-var DefaultConfig = Config{C: 1, CharMin: 2, CharMax: 5, CharWeight: 1, MinDF: 1, MaxIter: 100, Seed: 1}
+var DefaultConfig = Config{C: 1, CharMin: 2, CharMax: 5, CharWeight: 1, ConceptWeight: 1, MinDF: 1, MaxIter: 100, Seed: 1}
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig
@@ -60,6 +65,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CharWeight == 0 {
 		c.CharWeight = d.CharWeight
+	}
+	if c.ConceptWeight == 0 {
+		c.ConceptWeight = d.ConceptWeight
 	}
 	if c.MinDF == 0 {
 		c.MinDF = d.MinDF
@@ -112,16 +120,15 @@ func Fit(examples []Example, cfg Config) (*Model, error) {
 		return nil, ErrNoData
 	}
 	m := &Model{Config: cfg, Classes: classes, Temperature: 1, oos: slices.Index(classes, OOS)}
-	m.ext = extractor{lang: cfg.Lang, charMin: cfg.CharMin, charMax: cfg.CharMax, bigrams: !cfg.NoBigrams}
 	if !cfg.NoSpell {
 		m.spellW, m.spellN = knownWords(examples, cfg.Lang)
-		m.ext.fix = newSpeller(m.spellW, m.spellN)
 	}
+	m.ext = newExtractor(cfg, m.spellW, m.spellN)
 	sets := make([]featureSet, len(examples))
 	for i, ex := range examples {
 		sets[i] = m.ext.extract(ex.Text)
 	}
-	m.vec = buildVectorizer(sets, cfg.MinDF, cfg.CharWeight)
+	m.vec = buildVectorizer(sets, cfg.MinDF, cfg.blockWeights())
 	m.nFeat = len(m.vec.idf)
 	X := make([]sparse, len(examples))
 	y := make([]int32, len(examples))
@@ -143,6 +150,23 @@ func Fit(examples []Example, cfg Config) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+func (c Config) blockWeights() [nBlocks]float32 {
+	return [nBlocks]float32{1, float32(c.CharWeight), float32(c.ConceptWeight)}
+}
+
+// newExtractor builds the feature extractor of cfg; words and count are the
+// known words of the training data, for the speller.
+func newExtractor(cfg Config, words map[string]string, count map[string]int) extractor {
+	e := extractor{lang: cfg.Lang, charMin: cfg.CharMin, charMax: cfg.CharMax, bigrams: !cfg.NoBigrams}
+	if !cfg.NoLexicon {
+		e.lex = lexicon.Default()
+	}
+	if !cfg.NoSpell {
+		e.fix = newSpeller(words, count, e.lex, cfg.Lang)
+	}
+	return e
 }
 
 func labels(examples []Example) []string {

@@ -3,25 +3,41 @@ package classify
 import (
 	"sort"
 	"unicode/utf8"
+
+	"github.com/charlabot/charla/nlu/lexicon"
+	"github.com/charlabot/charla/nlu/normalize"
 )
 
 // speller corrects a word the model has never seen to a known word one
 // edit away (a letter missing, extra, wrong or two letters swapped), the
-// commonest such word winning: "tala" → "talla", "pedio" → "pedido". It
-// indexes the single-letter deletions of every known word (symmetric
-// delete), so a look-up costs a few map probes.
+// commonest such word winning: "tala" → "talla", "pedio" → "pedido". The
+// known words are those of the training data and, when there is one, of
+// the lexicon (a training word wins over a lexicon word). A word with a
+// doubled letter whose single-letter form is known gets that form first
+// ("graciass" → "gracias", "nahh" → "nah"). It indexes the single-letter
+// deletions of every known word (symmetric delete), so a look-up costs a
+// few map probes.
 type speller struct {
 	stems   map[string]string   // known folded word → its stem
 	count   map[string]int      // known folded word → occurrences
 	deletes map[string][]string // deletion of a known word → known words
+	lex     *lexicon.Lexicon
+	lang    string
 	minLen  int
 }
 
-func newSpeller(words map[string]string, count map[string]int) *speller {
-	s := &speller{stems: words, count: count, deletes: map[string][]string{}, minLen: 4}
+func newSpeller(words map[string]string, count map[string]int, lex *lexicon.Lexicon, lang string) *speller {
+	s := &speller{stems: words, count: count, deletes: map[string][]string{}, lex: lex, lang: lang, minLen: 4}
 	keys := make([]string, 0, len(words))
 	for w := range words {
 		keys = append(keys, w)
+	}
+	if lex != nil {
+		for _, w := range lex.Words() {
+			if _, ok := words[w]; !ok {
+				keys = append(keys, w)
+			}
+		}
 	}
 	sort.Strings(keys)
 	for _, w := range keys {
@@ -53,18 +69,39 @@ func deletions(w string) []string {
 	return out
 }
 
-// correct returns the stem of the known word closest to the unknown
-// folded word w, or false when w is known, short, or has no neighbour.
-func (s *speller) correct(w string) (string, bool) {
-	if _, ok := s.stems[w]; ok || utf8.RuneCountInString(w) < s.minLen {
-		return "", false
+func (s *speller) known(w string) bool {
+	if _, ok := s.stems[w]; ok {
+		return true
+	}
+	return s.lex != nil && s.lex.Known(w)
+}
+
+// stem returns the stem of a known word.
+func (s *speller) stem(w string) string {
+	if st, ok := s.stems[w]; ok {
+		return st
+	}
+	return normalize.Fold(normalize.Stem(w, s.lang))
+}
+
+// correct returns the known word closest to the unknown folded word w and
+// its stem, or false when w is known, short, or has no neighbour.
+func (s *speller) correct(w string) (string, string, bool) {
+	if s.known(w) {
+		return "", "", false
+	}
+	if d := squeezeDoubles(w); d != w && s.known(d) {
+		return d, s.stem(d), true
+	}
+	if utf8.RuneCountInString(w) < s.minLen {
+		return "", "", false
 	}
 	best, bestN := "", 0
 	consider := func(c string) {
-		if _, ok := s.stems[c]; !ok || !withinOne(w, c) {
+		if !s.known(c) || !withinOne(w, c) {
 			return
 		}
-		n := s.count[c]
+		n := 2*s.count[c] + 1 // a training word beats a lexicon word
 		if n > bestN || (n == bestN && c < best) {
 			best, bestN = c, n
 		}
@@ -79,9 +116,24 @@ func (s *speller) correct(w string) (string, bool) {
 		}
 	}
 	if bestN == 0 {
-		return "", false
+		return "", "", false
 	}
-	return s.stems[best], true
+	return best, s.stem(best), true
+}
+
+// squeezeDoubles shortens every run of a repeated letter to one letter
+// ("graciass" → "gracias").
+func squeezeDoubles(w string) string {
+	var prev rune
+	out := make([]rune, 0, len(w))
+	for _, r := range w {
+		if r == prev {
+			continue
+		}
+		out = append(out, r)
+		prev = r
+	}
+	return string(out)
 }
 
 // withinOne reports whether a and b are at most one edit apart, counting a

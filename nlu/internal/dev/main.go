@@ -1,0 +1,123 @@
+// Command dev compares classifier configurations on validation data while
+// developing: each dataset's val.jsonl, or a held-out fifth of train.jsonl
+// when it has none. It never reads test.jsonl.
+//
+//	go run ./nlu/internal/dev -kw 1.5 shop_es shop_en clinc150
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charlabot/charla/nlu/classify"
+	"github.com/charlabot/charla/nlu/eval"
+)
+
+func main() {
+	dir := flag.String("dir", "../shared/datasets", "datasets")
+	errs := flag.Bool("errors", false, "print the validation errors")
+	var cfg classify.Config
+	flag.Float64Var(&cfg.C, "C", 0, "")
+	flag.Float64Var(&cfg.CharWeight, "cw", 0, "")
+	flag.Float64Var(&cfg.ConceptWeight, "kw", 0, "")
+	flag.IntVar(&cfg.CharMax, "cmax", 0, "")
+	flag.BoolVar(&cfg.NoLexicon, "nolex", false, "")
+	flag.BoolVar(&cfg.NoBackground, "nobg", false, "")
+	flag.BoolVar(&cfg.NoSpell, "nospell", false, "")
+	flag.Parse()
+	for _, name := range flag.Args() {
+		run(filepath.Join(*dir, name), name, cfg, *errs)
+	}
+}
+
+func run(ds, name string, cfg classify.Config, errs bool) {
+	cfg.Lang = "en"
+	if strings.HasSuffix(name, "_es") {
+		cfg.Lang = "es"
+	}
+	train, err := eval.ReadFile(filepath.Join(ds, "train.jsonl"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	val, err := eval.ReadFile(filepath.Join(ds, "val.jsonl"))
+	if err != nil {
+		train, val = split(train)
+	}
+	t0 := time.Now()
+	m, err := classify.Fit(train, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	secs := time.Since(t0).Seconds()
+	m.Calibrate(val)
+	type row struct {
+		conf       float64
+		gold, pred string
+		text       string
+	}
+	var rows []row
+	nIn, nOut := 0, 0
+	for _, ex := range val {
+		p := m.Predict(ex.Text)
+		rows = append(rows, row{p[0].Confidence, ex.Intent, p[0].Intent, ex.Text})
+		if ex.Intent == classify.OOS {
+			nOut++
+		} else {
+			nIn++
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].conf < rows[j].conf })
+	score := func(th float64) (float64, float64) {
+		in, out := 0, 0
+		for _, r := range rows {
+			rej := r.conf < th || r.pred == classify.OOS
+			if r.gold == classify.OOS && rej {
+				out++
+			}
+			if r.gold != classify.OOS && !rej && r.pred == r.gold {
+				in++
+			}
+		}
+		return float64(in) / float64(max(nIn, 1)), float64(out) / float64(max(nOut, 1))
+	}
+	closedIn, closedOut := score(0)
+	best := -1.0
+	for i := -1; i < len(rows) && nOut > 0; i++ {
+		th := 0.0
+		if i >= 0 {
+			th = rows[i].conf + 1e-9
+		}
+		if in, out := score(th); out >= 0.6 {
+			best = max(best, in)
+		}
+	}
+	thIn, thOut := score(m.Threshold)
+	fmt.Printf("%-24s closed in %.3f oos %.3f | in@oos60 %.3f | th %.2f: in %.3f oos %.3f | T %.1f train %.1fs feats %d\n",
+		name, closedIn, closedOut, best, m.Threshold, thIn, thOut, m.Temperature, secs, m.Features())
+	if errs {
+		for _, r := range rows {
+			if r.gold != r.pred {
+				fmt.Printf("  %.2f %-20s %-20s %s\n", r.conf, r.gold, r.pred, r.text)
+			}
+		}
+	}
+}
+
+// split holds out every fifth example (of the file order) for validation.
+func split(ex []classify.Example) (a, b []classify.Example) {
+	for i, e := range ex {
+		if i%5 == 2 {
+			b = append(b, e)
+		} else {
+			a = append(a, e)
+		}
+	}
+	return a, b
+}

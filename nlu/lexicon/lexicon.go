@@ -1,0 +1,205 @@
+// Package lexicon is charla's built-in bilingual lexicon of shop-domain
+// concepts: the words and phrases shoppers use for an order ("pedido",
+// "compra", "encomienda", "parcel"), money ("plata", "lana", "guita"),
+// sizes ("talla", "talle", "size"), a refund, a courier, a wallet app, and
+// so on, in Spanish dialects and English varieties, each mapped to a
+// language-independent concept. The intent classifier adds the concepts of
+// a message as features, so that a word a bot's designer never wrote
+// ("guita") counts like one they did ("plata").
+//
+// The lexicon (concepts.txt) was written for charla from general knowledge
+// of shop chat; it holds no dataset line.
+package lexicon
+
+import (
+	_ "embed"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/charlabot/charla/nlu/normalize"
+)
+
+//go:embed concepts.txt
+var source string
+
+// minStem is the shortest stem an entry is also matched by.
+const minStem = 4
+
+// maxPhrase is the longest phrase, in tokens.
+const maxPhrase = 6
+
+type entry struct {
+	words    []string // folded words
+	stems    []string // their stems in the entry's language ("" = exact only)
+	lang     string
+	concepts []string
+}
+
+// Lexicon is the compiled concept table.
+type Lexicon struct {
+	byFirst map[string][]*entry            // first folded word → phrases (longest first)
+	single  map[string][]string            // folded word → concepts
+	stem    map[string]map[string][]string // lang → stem → concepts
+	names   []string
+}
+
+var (
+	once sync.Once
+	lex  *Lexicon
+)
+
+// Default returns the built-in lexicon.
+func Default() *Lexicon {
+	once.Do(func() { lex = Parse(source) })
+	return lex
+}
+
+// Parse compiles a lexicon in the format of concepts.txt.
+func Parse(src string) *Lexicon {
+	l := &Lexicon{byFirst: map[string][]*entry{}, single: map[string][]string{}, stem: map[string]map[string][]string{}}
+	type key struct{ lang, phrase string }
+	merged := map[key]*entry{}
+	var order []key
+	concept := ""
+	for _, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || line[0] == '#':
+			continue
+		case line[0] == '[':
+			concept = strings.Trim(line, "[]")
+			l.names = append(l.names, concept)
+			continue
+		}
+		lang, list, ok := strings.Cut(line, ":")
+		if !ok || concept == "" {
+			continue
+		}
+		lang = strings.TrimSpace(lang)
+		for _, item := range strings.Split(list, ",") {
+			item = strings.TrimSpace(item)
+			exact := strings.HasPrefix(item, "=")
+			item = strings.TrimPrefix(item, "=")
+			toks := normalize.Tokens(item, lang)
+			if len(toks) == 0 {
+				continue
+			}
+			e := &entry{lang: lang}
+			for _, t := range toks {
+				e.words = append(e.words, t.Fold)
+				st := ""
+				if !exact && t.Kind == normalize.Word && utf8.RuneCountInString(t.Fold) >= 5 && len(t.Stem) >= minStem {
+					st = t.Stem
+				}
+				e.stems = append(e.stems, st)
+			}
+			k := key{lang, strings.Join(e.words, " ") + "|" + strings.Join(e.stems, " ")}
+			if old := merged[k]; old != nil {
+				if !slices.Contains(old.concepts, concept) {
+					old.concepts = append(old.concepts, concept)
+				}
+				continue
+			}
+			e.concepts = []string{concept}
+			merged[k] = e
+			order = append(order, k)
+		}
+	}
+	for _, k := range order {
+		e := merged[k]
+		if len(e.words) > maxPhrase {
+			continue
+		}
+		if len(e.words) > 1 {
+			l.byFirst[e.words[0]] = append(l.byFirst[e.words[0]], e)
+			continue
+		}
+		w := e.words[0]
+		for _, c := range e.concepts {
+			if !slices.Contains(l.single[w], c) {
+				l.single[w] = append(l.single[w], c)
+			}
+		}
+		st := e.stems[0]
+		if st == "" {
+			continue
+		}
+		m := l.stem[e.lang]
+		if m == nil {
+			m = map[string][]string{}
+			l.stem[e.lang] = m
+		}
+		for _, c := range e.concepts {
+			if !slices.Contains(m[st], c) {
+				m[st] = append(m[st], c)
+			}
+		}
+	}
+	for _, es := range l.byFirst {
+		slices.SortStableFunc(es, func(a, b *entry) int { return len(b.words) - len(a.words) })
+	}
+	return l
+}
+
+// Concepts returns the names of the lexicon's concepts.
+func (l *Lexicon) Concepts() []string { return l.names }
+
+// Known reports whether the folded word w is a word of the lexicon.
+func (l *Lexicon) Known(w string) bool { _, ok := l.single[w]; return ok }
+
+// Words returns the lexicon's single words (folded), sorted.
+func (l *Lexicon) Words() []string {
+	out := make([]string, 0, len(l.single))
+	for w := range l.single {
+		out = append(out, w)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Match returns the concepts of tokens (normalised in lang), in order of
+// appearance; a concept may repeat. The longest phrase starting at a token
+// wins; a single word matches on its folded form, else on its stem in lang.
+func (l *Lexicon) Match(toks []normalize.Token, lang string) []string {
+	var out []string
+	for i := 0; i < len(toks); {
+		n := 0
+		for _, e := range l.byFirst[toks[i].Fold] {
+			if l.matches(e, toks[i:], lang) {
+				out = append(out, e.concepts...)
+				n = len(e.words)
+				break
+			}
+		}
+		if n == 0 {
+			if cs, ok := l.single[toks[i].Fold]; ok {
+				out = append(out, cs...)
+				i++
+				continue
+			}
+			if m := l.stem[lang]; m != nil && toks[i].Kind == normalize.Word && len(toks[i].Stem) >= minStem {
+				out = append(out, m[toks[i].Stem]...)
+			}
+			n = 1
+		}
+		i += n
+	}
+	return out
+}
+
+// matches reports whether the phrase e starts toks.
+func (l *Lexicon) matches(e *entry, toks []normalize.Token, lang string) bool {
+	if len(toks) < len(e.words) {
+		return false
+	}
+	for j, w := range e.words {
+		t := toks[j]
+		if t.Fold == w || (e.stems[j] != "" && e.lang == lang && t.Stem == e.stems[j]) {
+			continue
+		}
+		return false
+	}
+	return true
+}

@@ -280,6 +280,16 @@ func (rt *Runtime) httpAction(spec *ActionSpec) ActionFunc {
 	}
 }
 
+// HTTPAction returns the runtime's implementation of an HTTP action (nil
+// for an action that is not one), for wrappers such as a test runner that
+// records calls before making them.
+func (rt *Runtime) HTTPAction(spec *ActionSpec) ActionFunc {
+	if spec == nil || spec.HTTP == nil {
+		return nil
+	}
+	return rt.httpAction(spec)
+}
+
 // httpOnce makes one attempt; retry says whether another may succeed.
 func (rt *Runtime) httpOnce(ctx context.Context, method, u string, body []byte, h *HTTPSpec, key string) (any, bool, error) {
 	var rd io.Reader

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -563,6 +564,26 @@ func (rt *Runtime) Reset(ctx context.Context, id string) error {
 		t.s.Fallbacks = 0
 		t.finish()
 		if err := rt.store.Commit(ctx, t.commit()); err != nil {
+			return nil, storeError(err)
+		}
+		return nil, nil
+	})
+}
+
+// SetLang switches a conversation to another of the bot's languages.
+func (rt *Runtime) SetLang(ctx context.Context, id, lang string) error {
+	return rt.withConversation(ctx, id, func(prev *Session) (*turnResult, error) {
+		p := rt.programFor(prev)
+		l := p.pickLang(lang)
+		if l == "" {
+			return nil, Errorf(EInvalid, "the bot does not speak %q (it speaks %s)", lang, strings.Join(p.Languages, ", "))
+		}
+		if prev == nil || prev.Lang == l {
+			return nil, nil // the first message will carry the hint
+		}
+		s := prev.Clone()
+		s.Lang = l
+		if err := rt.store.Commit(ctx, &Commit{Session: s}); err != nil {
 			return nil, storeError(err)
 		}
 		return nil, nil

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/engine/bolt"
+	"github.com/charlabot/charla/engine/memory"
+	"github.com/charlabot/charla/flows"
+)
+
+func init() {
+	register(&command{
+		name:    "bench",
+		usage:   "bench DIR --test NAME [--conversations N] [--concurrency K] [--store memory|bolt]",
+		summary: "measure turns per second and latency of a conversation test",
+		run:     runBench,
+	})
+}
+
+// benchResult is what `charla bench` prints (DESIGN.md's contract, plus
+// what was measured).
+type benchResult struct {
+	Turns         int     `json:"turns"`
+	Seconds       float64 `json:"seconds"`
+	TurnsPerS     float64 `json:"turns_per_s"`
+	P50us         float64 `json:"p50_us"`
+	P99us         float64 `json:"p99_us"`
+	AllocsPerTurn float64 `json:"allocs_per_turn"`
+	BytesPerTurn  float64 `json:"bytes_per_turn"`
+	RSSMB         float64 `json:"rss_mb"`
+
+	Test          string `json:"test"`
+	Store         string `json:"store"`
+	Conversations int    `json:"conversations"`
+	Concurrency   int    `json:"concurrency"`
+	Understander  string `json:"understander"`
+	CPUs          int    `json:"cpus"`
+}
+
+func runBench(ctx context.Context, args []string, io stdio) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	name := fs.String("test", "", "the conversation test to run (its name in DIR/tests/*.yaml)")
+	n := fs.Int("conversations", 10000, "conversations to run")
+	k := fs.Int("concurrency", 100, "conversations in flight at once")
+	storeName := fs.String("store", "memory", "memory, or bolt (durable: a fresh data directory, every commit fsynced)")
+	warm := fs.Int("warmup", -1, "conversations run first, not measured (default: a tenth, at most 2000)")
+	which := fs.String("understander", "auto", "auto (the trained NLU when the bot has training data, else keywords), nlu or keyword")
+	fs.Usage = func() {
+		fmt.Fprintln(io.err, "usage: charla bench DIR --test NAME [--conversations N] [--concurrency K] [--store memory|bolt]")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 || *name == "" || *n <= 0 || *k <= 0 || (*storeName != "memory" && *storeName != "bolt") {
+		fs.Usage()
+		return 2
+	}
+	bot, code := openBot(pos[0], "bench", io)
+	if bot == nil {
+		return code
+	}
+	tc := bot.Test(*name)
+	if tc == nil {
+		fmt.Fprintf(io.err, "charla bench: no test named %q in %s/tests\n", *name, pos[0])
+		return 1
+	}
+	if why := benchable(tc); why != "" {
+		fmt.Fprintf(io.err, "charla bench: test %s cannot be measured: %s\n", tc.Name, why)
+		return 1
+	}
+	u, kind, err := understanderFor(bot.Program, *which)
+	if err != nil {
+		fmt.Fprintf(io.err, "charla bench: %v\n", err)
+		return 1
+	}
+	var store engine.Store
+	if *storeName == "bolt" {
+		dir, err := os.MkdirTemp("", "charla-bench-")
+		if err != nil {
+			fmt.Fprintf(io.err, "charla bench: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		st, err := bolt.Open(dir, bolt.Options{NoBackupSocket: true})
+		if err != nil {
+			fmt.Fprintf(io.err, "charla bench: %v\n", err)
+			return 1
+		}
+		store = st
+	} else {
+		store = memory.New()
+	}
+	defer store.Close()
+	clock := &testClock{t: testEpoch}
+	if !tc.Now.IsZero() {
+		clock.t = tc.Now
+	}
+	var rt *engine.Runtime
+	rt, err = engine.NewRuntime(bot.Program, engine.Options{Store: store, Understander: u, Now: clock.Now,
+		Actions: mockActions(bot.Program, tc, func() *engine.Runtime { return rt }, nil)})
+	if err != nil {
+		fmt.Fprintf(io.err, "charla bench: %v\n", err)
+		return 1
+	}
+	b := &bench{rt: rt, tc: tc}
+	w := *warm
+	if w < 0 {
+		w = min(*n/10, 2000)
+	}
+	if err := b.run(ctx, "warm", w, *k, nil); err != nil {
+		fmt.Fprintf(io.err, "charla bench: %v\n", err)
+		return 1
+	}
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	lat := make([]time.Duration, *n*len(tc.Turns))
+	start := time.Now()
+	err = b.run(ctx, "c", *n, *k, lat)
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	if err != nil {
+		fmt.Fprintf(io.err, "charla bench: %v\n", err)
+		return 1
+	}
+	slices.Sort(lat)
+	turns := len(lat)
+	res := benchResult{
+		Turns:         turns,
+		Seconds:       round(elapsed.Seconds(), 3),
+		TurnsPerS:     round(float64(turns)/elapsed.Seconds(), 0),
+		P50us:         round(float64(quantile(lat, 0.50))/1e3, 1),
+		P99us:         round(float64(quantile(lat, 0.99))/1e3, 1),
+		AllocsPerTurn: round(float64(m1.Mallocs-m0.Mallocs)/float64(turns), 1),
+		BytesPerTurn:  round(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(turns), 0),
+		RSSMB:         round(peakRSSMB(), 1),
+		Test:          tc.Name, Store: *storeName, Conversations: *n, Concurrency: *k,
+		Understander: kind, CPUs: runtime.GOMAXPROCS(0),
+	}
+	enc := json.NewEncoder(io.out)
+	if err := enc.Encode(res); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// benchable says why a test cannot be benchmarked ("" when it can): every
+// turn must expect exact texts, so that a broken bot cannot pass for a
+// fast one, and time cannot pass.
+func benchable(tc *flows.TestCase) string {
+	if len(tc.Turns) == 0 {
+		return "it has no turns"
+	}
+	for i, t := range tc.Turns {
+		if t.Kind == flows.TurnWait {
+			return fmt.Sprintf("turn %d waits", i+1)
+		}
+		if !t.CheckBot {
+			return fmt.Sprintf("turn %d (%s) has no bot: expectation", i+1, t.Pos)
+		}
+		for _, e := range t.Bot {
+			if e.Match != flows.MatchExact {
+				return fmt.Sprintf("turn %d (%s) expects a reply by contains or regex; charla bench needs exact texts", i+1, t.Pos)
+			}
+		}
+	}
+	return ""
+}
+
+// bench plays a test as many conversations.
+type bench struct {
+	rt *engine.Runtime
+	tc *flows.TestCase
+}
+
+// run plays n conversations, k at a time; lat (when not nil) receives each
+// turn's latency. The first reply that differs from the test stops it.
+func (b *bench) run(ctx context.Context, prefix string, n, k int, lat []time.Duration) error {
+	var next atomic.Int64
+	var failed atomic.Bool
+	var once sync.Once
+	var firstErr error
+	var wg sync.WaitGroup
+	turns := len(b.tc.Turns)
+	for range min(k, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				conv := fmt.Sprintf("%s-%d", prefix, i)
+				if err := b.conversation(ctx, conv, i, lat, turns); err != nil {
+					once.Do(func() { firstErr = err })
+					failed.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func (b *bench) conversation(ctx context.Context, conv string, i int, lat []time.Duration, turns int) error {
+	if err := seed(ctx, b.rt, conv, b.tc); err != nil {
+		return fmt.Errorf("%s: start: %w", conv, err)
+	}
+	for j, turn := range b.tc.Turns {
+		in := inbound(conv, b.tc, turn, fmt.Sprintf("%d", j+1))
+		t0 := time.Now()
+		tr, err := b.rt.Handle(ctx, in)
+		d := time.Since(t0)
+		if err != nil {
+			return fmt.Errorf("%s turn %d: %w", conv, j+1, err)
+		}
+		if lat != nil {
+			lat[i*turns+j] = d
+		}
+		if len(tr.Messages) != len(turn.Bot) {
+			return fmt.Errorf("%s turn %d (%s): want %d replies, got %d: %q", conv, j+1, turn.Pos, len(turn.Bot), len(tr.Messages), replyTexts(tr.Messages))
+		}
+		for r, e := range turn.Bot {
+			if tr.Messages[r].Text != e.Text {
+				return fmt.Errorf("%s turn %d (%s) reply %d:\n  want %q\n  got  %q", conv, j+1, turn.Pos, r+1, e.Text, tr.Messages[r].Text)
+			}
+		}
+	}
+	return nil
+}
+
+func replyTexts(ms []engine.Outbound) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Text
+	}
+	return out
+}
+
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(len(sorted)-1, i))]
+}
+
+func round(x float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	return float64(int64(x*p+0.5)) / p
+}
+
+// peakRSSMB is the process's peak resident set, in MiB.
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // kilobytes on Linux
+}

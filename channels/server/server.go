@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,6 +56,7 @@ const (
 // Config says what to serve and how. Dir is required.
 type Config struct {
 	Dir     string // the bot directory
+	FS      fs.FS  // when set, holds the bot directory (go:embed); Dir then only names it in messages
 	Addr    string // where to listen (":8080"; ":0" picks a free port)
 	DataDir string // where charla.db lives ("charla-data")
 	Memory  bool   // keep everything in memory instead of DataDir (tests, demos)
@@ -117,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	bot, err := flows.LoadDir(cfg.Dir)
+	bot, err := s.load()
 	if err != nil {
 		return nil, err
 	}
@@ -526,7 +528,7 @@ func (s *Server) closeStore() error {
 // program new conversations start with; otherwise it keeps the running
 // program and returns the errors.
 func (s *Server) Reload() error {
-	bot, err := flows.LoadDir(s.cfg.Dir)
+	bot, err := s.load()
 	if err != nil {
 		return err
 	}
@@ -568,9 +570,21 @@ func (s *Server) watch(ctx context.Context) {
 	}
 }
 
+// load compiles the bot directory, from FS when it is set.
+func (s *Server) load() (*flows.Bot, error) {
+	if s.cfg.FS != nil {
+		return flows.LoadFS(s.cfg.FS, s.cfg.Dir)
+	}
+	return flows.LoadDir(s.cfg.Dir)
+}
+
 func (s *Server) fingerprint() string {
 	var b strings.Builder
-	filepath.WalkDir(s.cfg.Dir, func(path string, d os.DirEntry, err error) error {
+	fsys := s.cfg.FS
+	if fsys == nil {
+		fsys = os.DirFS(s.cfg.Dir)
+	}
+	fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -300,5 +301,22 @@ func ExampleNew() {
 	defer stop()
 	if err := srv.Run(ctx); err != nil {
 		fmt.Println(err)
+	}
+}
+
+// An embedding program may serve a bot it carries in its binary (go:embed):
+// the files come from Config.FS, and a compile error names them under Dir.
+func TestBotFromFS(t *testing.T) {
+	s := start(t, server.Config{Dir: "tienda", FS: os.DirFS("testdata/tienda")})
+	if _, v := do(t, "POST", s.URL()+"/api/v1/conversations/fs/messages", "", `{"text":"hola"}`); len(texts(v)) != 2 || texts(v)[0] != "¡Hola! Soy el bot de la tienda." {
+		t.Fatalf("a bot from an fs.FS: %v", v)
+	}
+	broken := fstest.MapFS{
+		"bot.yaml":       {Data: []byte("name: roto\nlanguages: [es]\n")},
+		"flows/one.yaml": {Data: []byte("flow: one\nsteps: [{goto: nowhere}]\n")},
+	}
+	_, err := server.New(server.Config{Dir: "embedded", FS: broken, Memory: true, Getenv: env(nil)})
+	if err == nil || !strings.Contains(err.Error(), "embedded/flows/one.yaml:2:") {
+		t.Fatalf("a broken embedded bot: %v", err)
 	}
 }

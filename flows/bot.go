@@ -12,13 +12,13 @@ import (
 
 // bot.yaml: name, languages, settings, queues, system roles, channels.
 
-var botKeys = []string{"name", "description", "languages", "settings", "queues", "system", "channels"}
+var botKeys = []string{"name", "description", "languages", "settings", "queues", "agents", "handoff", "system", "channels"}
 
 var settingsKeys = []string{"nlu_threshold", "fallback_limit", "retries", "max_depth", "max_steps",
 	"turn_timeout", "reminder_after", "close_after", "session_ttl", "retention", "event_log_ttl",
 	"timezone", "default_queue"}
 
-var queueKeys = []string{"title", "priority", "skills", "agents", "hours", "max_wait", "after_hours", "fallback"}
+var queueKeys = []string{"title", "priority", "skills", "agents", "hours", "max_wait", "after_hours", "fallback", "assign"}
 
 var langRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
 
@@ -29,6 +29,7 @@ type botDecl struct {
 	queueAt  map[string]node             // queue name → its key, for positions
 	fallback map[string]strAt            // queue → its fallback queue
 	defQueue strAt
+	handoff  handoffDecl // agents: and handoff: (handoff.go)
 }
 
 func (c *compiler) parseBot(f *yfile) {
@@ -77,6 +78,12 @@ func (c *compiler) parseBot(f *yfile) {
 	}
 	if x := m.get("queues"); x.ok() {
 		c.parseQueues(x)
+	}
+	if x := m.get("agents"); x.ok() {
+		c.parseAgents(x)
+	}
+	if x := m.get("handoff"); x.ok() {
+		c.parseHandoff(x)
 	}
 	if x := m.get("system"); x.ok() {
 		sm := c.fields(x, "system", roleNames()...)
@@ -212,6 +219,7 @@ func (c *compiler) parseQueues(x node) {
 			case "agents":
 				for _, s := range c.strList(v, k, false) {
 					q.Agents = append(q.Agents, s.s)
+					c.bot.handoff.queueAgents = append(c.bot.handoff.queueAgents, s)
 				}
 			case "hours":
 				q.Hours = c.hours(v)
@@ -223,6 +231,16 @@ func (c *compiler) parseQueues(x node) {
 				if s, ok := c.label(v, k); ok {
 					q.Fallback = s
 					c.bot.fallback[name] = strAt{s, v}
+				}
+			case "assign":
+				if s, ok := c.str(v, k); ok {
+					switch s {
+					case "auto":
+					case "manual":
+						q.Manual = true
+					default:
+						c.errN(v, "assign must be auto (to the least-loaded available agent) or manual (agents claim)")
+					}
 				}
 			}
 		}

@@ -111,6 +111,7 @@ func (c *compiler) compile(srcs []source) *Bot {
 	}
 	c.checkEntities()
 	c.compileKB()
+	c.checkHandoff()
 	for _, rel := range order {
 		if strings.HasPrefix(rel, "tests/") {
 			if s := c.parseTests(files[rel]); s != nil {

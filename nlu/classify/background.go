@@ -32,24 +32,26 @@ func Background(lang string) []Example {
 }
 
 // withBackground adds the background examples when examples have no OOS
-// class and cfg allows it.
-func withBackground(examples []Example, cfg Config) []Example {
+// class and cfg allows it, and returns the weight of every example: 1 for
+// the designer's, and for the background ones a weight that makes them
+// count together as BackgroundShare times an average intent, so that they
+// do not drown a bot with few examples (nil when every weight is 1).
+func withBackground(examples []Example, cfg Config) ([]Example, []float64) {
 	if cfg.NoBackground || slices.ContainsFunc(examples, func(e Example) bool { return e.Intent == OOS }) {
-		return examples
+		return examples, nil
 	}
 	bg := Background(cfg.Lang)
 	if len(bg) == 0 {
-		return examples
+		return examples, nil
 	}
-	// no more background than twice an average intent, so that it does not
-	// drown a bot with few examples; spread evenly over the list
-	if n := 2 * len(examples) / max(len(labels(examples)), 1); n < len(bg) {
-		n = max(n, 10)
-		picked := make([]Example, 0, n)
-		for i := range n {
-			picked = append(picked, bg[i*len(bg)/n])
+	share := float64(len(examples)) / float64(max(len(labels(examples)), 1)) * cfg.BackgroundShare
+	w := min(1, share/float64(len(bg)))
+	weights := make([]float64, len(examples)+len(bg))
+	for i := range weights {
+		weights[i] = 1
+		if i >= len(examples) {
+			weights[i] = w
 		}
-		bg = picked
 	}
-	return append(slices.Clip(examples), bg...)
+	return append(slices.Clip(examples), bg...), weights
 }

@@ -40,14 +40,17 @@ type Config struct {
 	// NoBackground leaves out the built-in out-of-scope examples that are
 	// otherwise added when the training data has no OOS example.
 	NoBackground bool
-	MinDF        int // drop features seen in fewer training examples
-	MaxIter      int // passes of the SVM solver
-	Seed         uint64
+	// BackgroundShare is how many average intents the background examples
+	// weigh together.
+	BackgroundShare float64
+	MinDF           int // drop features seen in fewer training examples
+	MaxIter         int // passes of the SVM solver
+	Seed            uint64
 }
 
 // DefaultConfig is the configuration chosen on the validation splits (see
 // docs/nlu.md).
-var DefaultConfig = Config{C: 1, CharMin: 2, CharMax: 5, CharWeight: 1, ConceptWeight: 1, MinDF: 1, MaxIter: 100, Seed: 1}
+var DefaultConfig = Config{C: 1, CharMin: 2, CharMax: 5, CharWeight: 1, ConceptWeight: 1, BackgroundShare: 2, MinDF: 1, MaxIter: 100, Seed: 1}
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig
@@ -68,6 +71,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConceptWeight == 0 {
 		c.ConceptWeight = d.ConceptWeight
+	}
+	if c.BackgroundShare == 0 {
+		c.BackgroundShare = d.BackgroundShare
 	}
 	if c.MinDF == 0 {
 		c.MinDF = d.MinDF
@@ -114,7 +120,7 @@ var ErrNoData = errors.New("classify: no training examples")
 // [Train] for a calibrated one.
 func Fit(examples []Example, cfg Config) (*Model, error) {
 	cfg = cfg.withDefaults()
-	examples = withBackground(examples, cfg)
+	examples, weights := withBackground(examples, cfg)
 	classes := labels(examples)
 	if len(classes) == 0 {
 		return nil, ErrNoData
@@ -141,7 +147,7 @@ func Fit(examples []Example, cfg Config) (*Model, error) {
 		m.w[m.nFeat] = 1
 		return m, nil
 	}
-	perClass := trainOVR(X, y, m.nFeat, len(classes), cfg.C, cfg.MaxIter, cfg.Seed)
+	perClass := trainOVR(X, y, weights, m.nFeat, len(classes), cfg.C, cfg.MaxIter, cfg.Seed)
 	nc := len(classes)
 	m.w = make([]float32, (m.nFeat+1)*nc)
 	for k, wk := range perClass {

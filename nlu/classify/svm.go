@@ -13,7 +13,18 @@ import (
 // weights followed by the bias. Classes train in parallel; each class's
 // order of visits comes from its own seeded generator, so the result does
 // not depend on scheduling.
-func trainOVR(X []sparse, y []int32, nFeat, nClass int, C float64, maxIter int, seed uint64) [][]float32 {
+//
+// weight, when not nil, scales C per example (a background example may
+// count less than one the designer wrote).
+func trainOVR(X []sparse, y []int32, weight []float64, nFeat, nClass int, C float64, maxIter int, seed uint64) [][]float32 {
+	diag := make([]float64, len(X))
+	for i := range diag {
+		c := C
+		if weight != nil {
+			c *= weight[i]
+		}
+		diag[i] = 0.5 / c
+	}
 	xx := make([]float64, len(X))
 	for i, x := range X {
 		s := 1.0 // the bias feature
@@ -33,7 +44,7 @@ func trainOVR(X []sparse, y []int32, nFeat, nClass int, C float64, maxIter int, 
 			w := make([]float64, nFeat+1)
 			for k := range next {
 				clear(w)
-				binarySVM(X, y, int32(k), xx, w, C, maxIter, seed+uint64(k)*0x9E3779B97F4A7C15)
+				binarySVM(X, y, int32(k), xx, diag, w, maxIter, seed+uint64(k)*0x9E3779B97F4A7C15)
 				out[k] = make([]float32, nFeat+1)
 				for i, v := range w {
 					out[k][i] = float32(v)
@@ -49,11 +60,10 @@ func trainOVR(X []sparse, y []int32, nFeat, nClass int, C float64, maxIter int, 
 	return out
 }
 
-func binarySVM(X []sparse, y []int32, pos int32, xx, w []float64, C float64, maxIter int, seed uint64) {
+func binarySVM(X []sparse, y []int32, pos int32, xx, diag, w []float64, maxIter int, seed uint64) {
 	const eps = 0.1
 	l := len(X)
 	bias := len(w) - 1
-	diag := 0.5 / C
 	alpha := make([]float64, l)
 	index := make([]int, l)
 	for i := range index {
@@ -79,7 +89,7 @@ func binarySVM(X []sparse, y []int32, pos int32, xx, w []float64, C float64, max
 			for j, f := range x.idx {
 				dot += w[f] * float64(x.val[j])
 			}
-			g := yi*dot - 1 + alpha[i]*diag
+			g := yi*dot - 1 + alpha[i]*diag[i]
 			pg := 0.0
 			if alpha[i] == 0 {
 				if g > pgMaxOld {
@@ -98,7 +108,7 @@ func binarySVM(X []sparse, y []int32, pos int32, xx, w []float64, C float64, max
 			pgMinNew = min(pgMinNew, pg)
 			if math.Abs(pg) > 1e-12 {
 				old := alpha[i]
-				alpha[i] = max(alpha[i]-g/(xx[i]+diag), 0)
+				alpha[i] = max(alpha[i]-g/(xx[i]+diag[i]), 0)
 				d := (alpha[i] - old) * yi
 				for j, f := range x.idx {
 					w[f] += d * float64(x.val[j])

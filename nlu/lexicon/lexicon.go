@@ -40,6 +40,7 @@ type entry struct {
 // Lexicon is the compiled concept table.
 type Lexicon struct {
 	byFirst map[string][]*entry            // first folded word → phrases (longest first)
+	byStem  map[string][]*entry            // lang + " " + stem of the first word → phrases
 	single  map[string][]string            // folded word → concepts
 	stem    map[string]map[string][]string // lang → stem → concepts
 	names   []string
@@ -58,7 +59,7 @@ func Default() *Lexicon {
 
 // Parse compiles a lexicon in the format of concepts.txt.
 func Parse(src string) *Lexicon {
-	l := &Lexicon{byFirst: map[string][]*entry{}, single: map[string][]string{}, stem: map[string]map[string][]string{}}
+	l := &Lexicon{byFirst: map[string][]*entry{}, byStem: map[string][]*entry{}, single: map[string][]string{}, stem: map[string]map[string][]string{}}
 	type key struct{ lang, phrase string }
 	merged := map[key]*entry{}
 	var order []key
@@ -114,6 +115,9 @@ func Parse(src string) *Lexicon {
 		}
 		if len(e.words) > 1 {
 			l.byFirst[e.words[0]] = append(l.byFirst[e.words[0]], e)
+			if st := e.stems[0]; st != "" {
+				l.byStem[e.lang+" "+st] = append(l.byStem[e.lang+" "+st], e)
+			}
 			continue
 		}
 		w := e.words[0]
@@ -137,8 +141,10 @@ func Parse(src string) *Lexicon {
 			}
 		}
 	}
-	for _, es := range l.byFirst {
-		slices.SortStableFunc(es, func(a, b *entry) int { return len(b.words) - len(a.words) })
+	for _, m := range []map[string][]*entry{l.byFirst, l.byStem} {
+		for _, es := range m {
+			slices.SortStableFunc(es, func(a, b *entry) int { return len(b.words) - len(a.words) })
+		}
 	}
 	return l
 }
@@ -161,32 +167,77 @@ func (l *Lexicon) Words() []string {
 
 // Match returns the concepts of tokens (normalised in lang), in order of
 // appearance; a concept may repeat. The longest phrase starting at a token
-// wins; a single word matches on its folded form, else on its stem in lang.
+// wins; a single word matches on its folded form, else on its stem in lang,
+// else (in Spanish) without its diminutive ("puntitos" → "puntos").
 func (l *Lexicon) Match(toks []normalize.Token, lang string) []string {
 	var out []string
 	for i := 0; i < len(toks); {
-		n := 0
-		for _, e := range l.byFirst[toks[i].Fold] {
-			if l.matches(e, toks[i:], lang) {
-				out = append(out, e.concepts...)
-				n = len(e.words)
-				break
-			}
+		t := toks[i]
+		if n, cs := l.phrase(toks[i:], lang); n > 0 {
+			out = append(out, cs...)
+			i += n
+			continue
 		}
-		if n == 0 {
-			if cs, ok := l.single[toks[i].Fold]; ok {
+		i++
+		if cs, ok := l.single[t.Fold]; ok {
+			out = append(out, cs...)
+			continue
+		}
+		if t.Kind != normalize.Word {
+			continue
+		}
+		if m := l.stem[lang]; m != nil && len(t.Stem) >= minStem {
+			if cs, ok := m[t.Stem]; ok {
 				out = append(out, cs...)
-				i++
 				continue
 			}
-			if m := l.stem[lang]; m != nil && toks[i].Kind == normalize.Word && len(toks[i].Stem) >= minStem {
-				out = append(out, m[toks[i].Stem]...)
-			}
-			n = 1
 		}
-		i += n
+		if lang == "es" {
+			if b := undiminish(t.Fold); b != "" {
+				out = append(out, l.single[b]...)
+			}
+		}
 	}
 	return out
+}
+
+// phrase returns the length and concepts of the longest phrase that starts
+// toks (0 when none does).
+func (l *Lexicon) phrase(toks []normalize.Token, lang string) (int, []string) {
+	best, n := (*entry)(nil), 0
+	try := func(es []*entry) {
+		for _, e := range es {
+			if len(e.words) <= n {
+				return
+			}
+			if l.matches(e, toks, lang) {
+				best, n = e, len(e.words)
+				return
+			}
+		}
+	}
+	try(l.byFirst[toks[0].Fold])
+	if toks[0].Kind == normalize.Word && len(toks[0].Stem) >= minStem {
+		try(l.byStem[lang+" "+toks[0].Stem])
+	}
+	if best == nil {
+		return 0, nil
+	}
+	return n, best.concepts
+}
+
+// undiminish returns the base of a Spanish diminutive ("puntitos" →
+// "puntos", "ratito" → "rato", "cafecito" → "cafe"), or "".
+func undiminish(w string) string {
+	for _, d := range [...]struct{ suf, base string }{
+		{"citos", "s"}, {"citas", "s"}, {"cito", ""}, {"cita", ""},
+		{"itos", "os"}, {"itas", "as"}, {"ito", "o"}, {"ita", "a"},
+	} {
+		if len(w) > len(d.suf)+2 && strings.HasSuffix(w, d.suf) {
+			return w[:len(w)-len(d.suf)] + d.base
+		}
+	}
+	return ""
 }
 
 // matches reports whether the phrase e starts toks.

@@ -28,6 +28,7 @@ func main() {
 	flag.IntVar(&cfg.CharMax, "cmax", 0, "")
 	flag.BoolVar(&cfg.NoLexicon, "nolex", false, "")
 	flag.BoolVar(&cfg.NoBackground, "nobg", false, "")
+	flag.Float64Var(&cfg.BackgroundShare, "bgs", 0, "")
 	flag.BoolVar(&cfg.NoSpell, "nospell", false, "")
 	flag.Parse()
 	for _, name := range flag.Args() {

@@ -61,7 +61,7 @@ type GraphMessage struct {
 	MessagingType, Tag string
 	ID                 string // the id answered (wamid or mid); "" for marks
 	Body               json.RawMessage
-	At                 time.Time
+	At                 time.Time // when the request arrived
 }
 
 // GraphButton is a button, list row or quick reply as sent.
@@ -144,6 +144,14 @@ func (f *GraphAPI) Requests() int {
 	return f.requests
 }
 
+// Len is how many message requests were accepted so far, marks included
+// (the index the next one will have).
+func (f *GraphAPI) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
 // Sent returns every message request accepted so far, marks included.
 func (f *GraphAPI) Sent() []GraphMessage {
 	f.mu.Lock()
@@ -183,6 +191,7 @@ func graphError(w http.ResponseWriter, status, code, sub int, msg string) {
 }
 
 func (f *GraphAPI) serve(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	f.mu.Lock()
 	f.requests++
 	f.mu.Unlock()
@@ -210,7 +219,7 @@ func (f *GraphAPI) serve(w http.ResponseWriter, r *http.Request) {
 		graphError(w, http.StatusBadRequest, 100, 0, "(#100) Invalid JSON")
 		return
 	}
-	m := GraphMessage{Path: r.URL.Path, Body: body, At: time.Now()}
+	m := GraphMessage{Path: r.URL.Path, Body: body, At: arrived}
 	var err string
 	if probe.MessagingProduct == "whatsapp" {
 		m.Platform = "whatsapp"

@@ -27,6 +27,17 @@ type Messenger struct {
 	seq atomic.Int64
 }
 
+// Env returns the environment variables that point a charla server's
+// Messenger connector at this page and its fake Graph API; set Webhook to
+// the server's /webhooks/messenger once it listens.
+func (p *Messenger) Env() map[string]string {
+	return map[string]string{
+		"MESSENGER_PAGE_ID": p.PageID, "MESSENGER_PAGE_TOKEN": p.API.Token,
+		"MESSENGER_APP_SECRET": p.AppSecret, "MESSENGER_VERIFY_TOKEN": "charla-test-verify",
+		"MESSENGER_GRAPH_URL": p.API.URL(),
+	}
+}
+
 func (p *Messenger) now() time.Time {
 	if p.Now != nil {
 		return p.Now()

@@ -36,6 +36,18 @@ type WhatsApp struct {
 	seq atomic.Int64
 }
 
+// Env returns the environment variables that point a charla server's
+// WhatsApp connector at this phone and its fake Graph API (pass them
+// through server.Config.Getenv); set Webhook to the server's
+// /webhooks/whatsapp once it listens.
+func (w *WhatsApp) Env() map[string]string {
+	return map[string]string{
+		"WHATSAPP_PHONE_NUMBER_ID": w.PhoneNumberID, "WHATSAPP_ACCESS_TOKEN": w.API.Token,
+		"WHATSAPP_APP_SECRET": w.AppSecret, "WHATSAPP_VERIFY_TOKEN": "charla-test-verify",
+		"WHATSAPP_GRAPH_URL": w.API.URL(),
+	}
+}
+
 func (w *WhatsApp) now() time.Time {
 	if w.Now != nil {
 		return w.Now()

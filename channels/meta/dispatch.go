@@ -154,11 +154,29 @@ func LastID(in engine.Inbound) string {
 	return in.ID
 }
 
-// turn runs one turn and sends its replies.
+// turn runs one turn and sends its replies. Before (the read mark and
+// typing indicator) runs alongside the turn, and the replies wait for it,
+// so it adds no latency to a turn that takes longer.
 func (d *Dispatcher) turn(ctx context.Context, in engine.Inbound) {
 	if d.Before != nil {
-		d.Before(ctx, in)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d.Before(ctx, in)
+		}()
+		defer func() { <-done }() // also when the turn fails
+		orig := d.Reply
+		reply := func(ctx context.Context, out engine.Outbound) error {
+			<-done
+			return orig(ctx, out)
+		}
+		d.turnWith(ctx, in, reply)
+		return
 	}
+	d.turnWith(ctx, in, d.Reply)
+}
+
+func (d *Dispatcher) turnWith(ctx context.Context, in engine.Inbound, reply func(context.Context, engine.Outbound) error) {
 	var (
 		t   *engine.Turn
 		err error
@@ -179,7 +197,7 @@ func (d *Dispatcher) turn(ctx context.Context, in engine.Inbound) {
 			d.Logger.Error(d.Name+": turn failed", "conversation", in.Conversation, "err", err)
 			text = Polite(in.Lang)
 		}
-		if err := d.Reply(ctx, engine.Outbound{Conversation: in.Conversation, User: in.User, Channel: in.Channel, Text: text}); err != nil {
+		if err := reply(ctx, engine.Outbound{Conversation: in.Conversation, User: in.User, Channel: in.Channel, Text: text}); err != nil {
 			d.Logger.Error(d.Name+": sending the error notice failed", "conversation", in.Conversation, "err", err)
 		}
 		return
@@ -189,7 +207,7 @@ func (d *Dispatcher) turn(ctx context.Context, in engine.Inbound) {
 	}
 	for _, m := range t.Messages {
 		m.Conversation = in.Conversation
-		if err := d.Reply(ctx, m); err != nil {
+		if err := reply(ctx, m); err != nil {
 			d.Logger.Error(d.Name+": sending a reply failed", "conversation", in.Conversation, "err", err)
 			return
 		}

@@ -43,6 +43,16 @@ type Client struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
+// NewHTTPClient returns the HTTP client connectors use by default: a
+// 30-second timeout and up to 64 idle keep-alive connections to the Graph
+// API (the default transport keeps 2, so busy senders would reconnect for
+// almost every message).
+func NewHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
 // URL returns the URL of a Graph API path ("123/messages").
 func (c *Client) URL(path string) string {
 	base, v := c.BaseURL, c.Version

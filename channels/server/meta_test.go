@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,15 +51,15 @@ func TestWhatsAppAndMessenger(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "bot.yaml"), []byte(metaBotYAML), 0o644)
 	os.WriteFile(filepath.Join(dir, "flows", "main.yaml"), []byte(metaFlows), 0o644)
 	api := channeltest.NewGraphAPI(t, "wa-token")
-	s := start(t, server.Config{Dir: dir, Getenv: env(map[string]string{
-		"WHATSAPP_PHONE_NUMBER_ID": "106540352242922", "WHATSAPP_ACCESS_TOKEN": "wa-token",
-		"META_APP_SECRET": "app-secret", "META_VERIFY_TOKEN": "verify", "META_GRAPH_URL": api.URL(),
-		"MESSENGER_PAGE_ID": "99887766", "MESSENGER_PAGE_TOKEN": "wa-token",
-	})})
+	phone := &channeltest.WhatsApp{AppSecret: "app-secret", PhoneNumberID: "106540352242922", API: api}
+	page := &channeltest.Messenger{AppSecret: "app-secret", PageID: "99887766", API: api}
+	vars := phone.Env()
+	maps.Copy(vars, page.Env())
+	s := start(t, server.Config{Dir: dir, Getenv: env(vars)})
+	phone.Webhook, page.Webhook = s.URL()+"/webhooks/whatsapp", s.URL()+"/webhooks/messenger"
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	phone := &channeltest.WhatsApp{Webhook: s.URL() + "/webhooks/whatsapp", AppSecret: "app-secret", PhoneNumberID: "106540352242922", API: api}
 	ana := phone.User("573001112233", "Ana")
 	if err := ana.Say(ctx, "hola"); err != nil {
 		t.Fatal(err)
@@ -106,7 +107,6 @@ func TestWhatsAppAndMessenger(t *testing.T) {
 	}
 
 	// Messenger on the same server
-	page := &channeltest.Messenger{Webhook: s.URL() + "/webhooks/messenger", AppSecret: "app-secret", PageID: "99887766", API: api}
 	leo := page.User("4455667788")
 	if err := leo.Say(ctx, "hola"); err != nil {
 		t.Fatal(err)

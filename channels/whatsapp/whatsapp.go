@@ -212,7 +212,7 @@ func (c *Connector) init() {
 			c.Receipts, _ = c.Handler.(engine.ReceiptRecorder)
 		}
 		if c.HTTP == nil {
-			c.HTTP = &http.Client{Timeout: 30 * time.Second}
+			c.HTTP = meta.NewHTTPClient()
 		}
 		if c.Clock == nil {
 			c.Clock = meta.SystemClock

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
@@ -99,7 +100,7 @@ type Expr struct {
 // must have that type; numbers are converted between integer and number.
 // Errors are *SourceError.
 func CompileExpr(src string, env Env, want *Type) (*Expr, error) {
-	opts := []expr.Option{expr.DisableBuiltin("now")}
+	opts := []expr.Option{expr.DisableBuiltin("now"), nilSafeEquality, expr.Patch(nilSafeEq{})}
 	if env != nil {
 		m := make(types.Map, len(env))
 		for k, t := range env {
@@ -147,6 +148,41 @@ func MustExpr(src string) *Expr {
 		panic("engine.MustExpr(" + strconv.Quote(src) + "): " + err.Error())
 	}
 	return e
+}
+
+// An unset slot or result field is nil at run time although its type is
+// known (string, integer). expr compiles == and != between two strings or
+// two integers to opcodes that assume both values are there, so
+// `verified_order != order` would fail while verified_order is unset.
+// nilSafeEq wraps one side of such a comparison in an identity function
+// typed any, so the comparison is the general one: an unset value equals
+// nothing but nil.
+type nilSafeEq struct{}
+
+const nilSafeFunc = "__nilsafe"
+
+var nilSafeEquality = expr.Function(nilSafeFunc, func(p ...any) (any, error) { return p[0], nil }, new(func(any) any))
+
+func (nilSafeEq) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BinaryNode)
+	if !ok || (b.Operator != "==" && b.Operator != "!=") {
+		return
+	}
+	l, r := b.Left.Type(), b.Right.Type()
+	if l == nil || r == nil || l.Kind() != r.Kind() || (l.Kind() != reflect.String && l.Kind() != reflect.Int) {
+		return
+	}
+	side := &b.Left
+	if _, lit := b.Left.(*ast.StringNode); lit {
+		side = &b.Right
+	} else if _, lit := b.Left.(*ast.IntegerNode); lit {
+		side = &b.Right
+	}
+	switch (*side).(type) {
+	case *ast.StringNode, *ast.IntegerNode:
+		return // two constants
+	}
+	*side = &ast.CallNode{Callee: &ast.IdentifierNode{Value: nilSafeFunc}, Arguments: []ast.Node{*side}}
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}

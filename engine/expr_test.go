@@ -94,3 +94,45 @@ func TestTypeCoerce(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An unset slot is nil at run time: == and != treat it as a value equal to
+// nothing but nil, instead of failing the flow.
+func TestEqualityWithUnsetValues(t *testing.T) {
+	env := Builtins()
+	env["a"] = String
+	env["b"] = String
+	env["n"] = Integer
+	env["o"] = ObjectOf(map[string]*Type{"id": String, "days": Integer})
+	vars := map[string]any{"b": "x", "o": map[string]any{}}
+	tests := []struct {
+		src  string
+		want bool
+	}{
+		{"a == b", false},
+		{"a != b", true},
+		{"b != a", true},
+		{`a == "x"`, false},
+		{`"x" != a`, true},
+		{"n == 3", false},
+		{"n != 3", true},
+		{"o.id == b", false},
+		{"o.days != 0", true},
+		{"a == nil", true},
+		{"b == 'x'", true},
+		{"'x' == 'x'", true},
+	}
+	for _, tt := range tests {
+		e, err := CompileExpr(tt.src, env, Bool)
+		if err != nil {
+			t.Errorf("%q: %v", tt.src, err)
+			continue
+		}
+		got, err := e.EvalBool(vars)
+		if err != nil || got != tt.want {
+			t.Errorf("%q = %v, %v; want %v", tt.src, got, err, tt.want)
+		}
+	}
+	if _, err := CompileExpr("a == 3", env, Bool); err == nil {
+		t.Error("comparing a string with a number compiled")
+	}
+}

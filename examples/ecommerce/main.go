@@ -1,0 +1,210 @@
+// Command ecommerce is charla's reference shop bot: the customer service of
+// an online shoe and clothing shop, in Spanish and English, served with web
+// chat, REST, Telegram and metrics.
+//
+//	go run ./examples/ecommerce [--addr :8080] [--data DATADIR]
+//
+// It embeds charla as a library: the bot directory (bot.yaml, flows, NLU
+// data, knowledge base, tests) is compiled into the binary, the
+// channels/server package serves it, and the shop's actions are Go
+// functions over a small shop service (package shop) that the program
+// starts itself, with its HTTP API at /shop/api/. Conversations live in
+// DATADIR/charla.db and what shoppers change in the shop in DATADIR/shop.db.
+// See README.md.
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+	_ "time/tzdata" // the shop's time zone on machines without one
+
+	"github.com/charlabot/charla/channels/server"
+	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/examples/ecommerce/shop"
+)
+
+// The bot directory, compiled in, so that the program runs from anywhere.
+//
+//go:embed bot.yaml actions.yaml flows nlu kb tests data
+var botFiles embed.FS
+
+// botName names the embedded bot directory in compile errors.
+const botName = "examples/ecommerce"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the program: flags, start, serve until ctx is done, stop.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	m := NewMain()
+	m.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	if err := m.ParseFlags(args, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(stderr, "ecommerce:", err)
+		return 1
+	}
+	return 0
+}
+
+// Main is the program, so that tests run the real thing on a free port.
+type Main struct {
+	Addr    string // where to listen
+	DataDir string // where charla.db and shop.db live
+	BotDir  string // a bot directory on disk instead of the embedded one (with Watch, edit it live)
+	Memory  bool   // keep everything in memory
+	Watch   bool   // reload the bot when BotDir's files change
+	Logger  *slog.Logger
+	Getenv  func(string) string
+	Now     func() time.Time // the shop's clock (tests)
+
+	Server *server.Server // once started
+	Shop   *shop.Service  // once started
+}
+
+// NewMain returns a Main with the defaults.
+func NewMain() *Main {
+	return &Main{Addr: ":8080", DataDir: "charla-data", Getenv: os.Getenv}
+}
+
+// ParseFlags reads the command line.
+func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
+	fl := flag.NewFlagSet("ecommerce", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.StringVar(&m.Addr, "addr", m.Addr, "address to listen on")
+	fl.StringVar(&m.DataDir, "data", m.DataDir, "directory of charla.db (conversations) and shop.db (the shop's changes)")
+	fl.StringVar(&m.BotDir, "bot", m.BotDir, "serve this bot directory instead of the embedded one")
+	fl.BoolVar(&m.Memory, "memory", m.Memory, "keep everything in memory (nothing is written to --data)")
+	fl.BoolVar(&m.Watch, "watch", m.Watch, "with --bot, reload the bot when its files change")
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./examples/ecommerce [--addr :8080] [--data DATADIR] [--bot DIR [--watch]] [--memory]")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "ecommerce: unexpected argument %q\n", fl.Arg(0))
+		fl.Usage()
+		return errors.New("unexpected arguments")
+	}
+	if m.Watch && m.BotDir == "" {
+		fmt.Fprintln(stderr, "ecommerce: --watch needs --bot DIR (the embedded bot cannot change)")
+		return errors.New("--watch without --bot")
+	}
+	return nil
+}
+
+// Start opens the shop and the bot and starts serving in the background.
+func (m *Main) Start(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.Default()
+	}
+	if m.Getenv == nil {
+		m.Getenv = os.Getenv
+	}
+	files, name := fs.FS(botFiles), botName
+	if m.BotDir != "" {
+		files, name = os.DirFS(m.BotDir), m.BotDir
+	}
+	data, err := shop.LoadData(files, "data/shop.yaml")
+	if err != nil {
+		return err
+	}
+	opts := shop.Options{Now: m.Now}
+	if loc, err := time.LoadLocation("America/Bogota"); err == nil {
+		opts.Location = loc
+	}
+	if !m.Memory {
+		if err := os.MkdirAll(m.DataDir, 0o755); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		opts.Path = filepath.Join(m.DataDir, "shop.db")
+	}
+	if m.Shop, err = shop.New(data, opts); err != nil {
+		return err
+	}
+	cfg := server.Config{
+		Dir: name, Addr: m.Addr, DataDir: m.DataDir, Memory: m.Memory, Watch: m.Watch,
+		Actions: m.Shop.Actions(), Getenv: m.Getenv, Logger: m.Logger,
+	}
+	if m.BotDir == "" {
+		cfg.FS = files
+	}
+	if m.Server, err = server.New(cfg); err != nil {
+		m.Shop.Close()
+		return err
+	}
+	rt := m.Server.Runtime()
+	m.Server.Handle(shop.Prefix, &shop.API{
+		Shop:   m.Shop,
+		Token:  m.Getenv(server.EnvAPIToken),
+		Logger: m.Logger,
+		Notify: func(ctx context.Context, user, event string, data map[string]any) error {
+			t, err := rt.Trigger(ctx, user, event, data)
+			if err == nil && t.OptedOut {
+				return engine.Errorf(engine.EConflict, "%s asked for no notifications", user)
+			}
+			return err
+		},
+	})
+	if err := m.Server.Start(ctx); err != nil {
+		m.Server.Close()
+		m.Shop.Close()
+		return err
+	}
+	return nil
+}
+
+// URL is where the bot is served once started.
+func (m *Main) URL() string { return m.Server.URL() }
+
+// Run starts, serves until ctx is done, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	m.Logger.Info("tienda charla is open", "web_chat", m.URL()+"/", "rest", m.URL()+"/api/v1/conversations/{id}/messages")
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return m.Shutdown(sctx)
+}
+
+// Shutdown stops the server (letting turns in flight finish), then the shop.
+func (m *Main) Shutdown(ctx context.Context) error {
+	var errs []error
+	if m.Server != nil {
+		errs = append(errs, m.Server.Shutdown(ctx))
+	}
+	if m.Shop != nil {
+		errs = append(errs, m.Shop.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops everything at once.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return m.Shutdown(ctx)
+}

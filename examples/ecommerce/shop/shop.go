@@ -225,19 +225,19 @@ func (s *Service) today() time.Time {
 
 // Order is an order as the shop sees it now.
 type Order struct {
-	ID         string
-	Customer   string
-	Product    string
-	Size       string
-	Price      float64
-	Status     string // paid | in_transit | delivered | cancelled
-	Placed     time.Time
-	Reached    []Reached // milestones so far, in order
-	Next       string    // the next milestone's code, in transit
-	ETA        time.Time // zero once delivered
-	Delivered  time.Time // zero until delivered
-	Exchange   string
-	Return     string
+	ID        string
+	Customer  string
+	Product   string
+	Size      string
+	Price     float64
+	Status    string // paid | in_transit | delivered | cancelled
+	Placed    time.Time
+	Reached   []Reached // milestones so far, in order
+	Next      string    // the next milestone's code, in transit
+	ETA       time.Time // zero once delivered
+	Delivered time.Time // zero until delivered
+	Exchange  string
+	Return    string
 }
 
 // Reached is a milestone an order has reached.

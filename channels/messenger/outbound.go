@@ -208,8 +208,11 @@ func (c *Connector) post(ctx context.Context, conv string, req outRequest, tag s
 	case len(m.QuickReplies) > 0:
 		r.Form = "quick_replies"
 	}
-	if tag != "" {
+	switch {
+	case tag != "":
 		r.Form, r.Template = "tagged", tag
+	case req.MessagingType == "RESPONSE":
+		return nil // a turn's reply: only the platform's statuses are recorded
 	}
 	c.receipts.Record(ctx, r)
 	return nil

@@ -252,7 +252,7 @@ func (c *Connector) unsupported(ctx context.Context, conv, id string) {
 	if c.Config.Unsupported == "-" {
 		return
 	}
-	if err := c.Send(ctx, engine.Outbound{Conversation: conv, Text: c.Config.Unsupported}); err != nil {
+	if err := c.reply(ctx, engine.Outbound{Conversation: conv, Text: c.Config.Unsupported}); err != nil {
 		c.logger().Error("whatsapp: answering an unsupported message failed", "conversation", conv, "err", err)
 	}
 }

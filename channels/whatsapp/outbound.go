@@ -106,9 +106,20 @@ type fallback struct {
 // out.Template, or returns channels.ErrTemplateRequired when there is none.
 // Errors are *engine.Error: EInvalid for a conversation or number WhatsApp
 // cannot reach, EConflict for the window, EUnavailable when rate limits
-// outlasted the retries, EInternal for the rest (logged).
+// outlasted the retries, EInternal for the rest (logged). The form each message took (text,
+// buttons, list, image, template) is recorded as an accepted receipt.
 func (c *Connector) Send(ctx context.Context, out engine.Outbound) error {
 	c.init()
+	return c.send(ctx, out, true)
+}
+
+// reply sends a turn's reply: the shopper has just written, so the window
+// is open and only a template (after a refusal) is worth a receipt.
+func (c *Connector) reply(ctx context.Context, out engine.Outbound) error {
+	return c.send(ctx, out, false)
+}
+
+func (c *Connector) send(ctx context.Context, out engine.Outbound, record bool) error {
 	to, ok := waID(out.Conversation)
 	if !ok {
 		return engine.Errorf(engine.EInvalid, "not a WhatsApp conversation: %q", out.Conversation)
@@ -122,7 +133,7 @@ func (c *Connector) Send(ctx context.Context, out engine.Outbound) error {
 		_, err := c.sendTemplate(ctx, to, out, tmpl)
 		return err
 	}
-	err := c.sendFree(ctx, to, out, !known)
+	err := c.sendFree(ctx, to, out, !known, record)
 	if meta.KindOf(err) == meta.TemplateRequired {
 		c.windows.Close(out.Conversation)
 		if tmpl == nil {
@@ -136,7 +147,7 @@ func (c *Connector) Send(ctx context.Context, out engine.Outbound) error {
 // sendFree sends out as free-form messages. When the window is unknown
 // (after a restart) and out has a template, the first message is
 // remembered so that a failed status for the window sends the template.
-func (c *Connector) sendFree(ctx context.Context, to string, out engine.Outbound, unknown bool) error {
+func (c *Connector) sendFree(ctx context.Context, to string, out engine.Outbound, unknown, record bool) error {
 	conv := out.Conversation
 	if out.Link != nil {
 		link := out.Link.URL
@@ -153,7 +164,7 @@ func (c *Connector) sendFree(ctx context.Context, to string, out engine.Outbound
 	first := true
 	for _, m := range channels.Degrade(out, channels.CapabilitiesOf(c)) {
 		for _, req := range c.requests(to, m, out.Link != nil) {
-			id, err := c.post(ctx, conv, req)
+			id, err := c.post(ctx, conv, req, record)
 			if err != nil {
 				return err
 			}
@@ -295,11 +306,12 @@ func (c *Connector) sendTemplate(ctx context.Context, to string, out engine.Outb
 		t.Components = []component{comp}
 	}
 	req := outMessage{MessagingProduct: "whatsapp", RecipientType: "individual", To: to, Type: "template", Template: t}
-	return c.post(ctx, out.Conversation, req)
+	return c.post(ctx, out.Conversation, req, true)
 }
 
-// post sends one message, records the form it took, and maps errors.
-func (c *Connector) post(ctx context.Context, conv string, req outMessage) (string, error) {
+// post sends one message, records the form it took when record is set,
+// and maps errors.
+func (c *Connector) post(ctx context.Context, conv string, req outMessage, record bool) (string, error) {
 	var res sendResult
 	err := c.graph.Post(ctx, c.Config.PhoneNumberID+"/messages", req, &res)
 	if err != nil {
@@ -308,6 +320,9 @@ func (c *Connector) post(ctx context.Context, conv string, req outMessage) (stri
 	id := ""
 	if len(res.Messages) > 0 {
 		id = res.Messages[0].ID
+	}
+	if !record {
+		return id, nil
 	}
 	r := engine.Receipt{Conversation: conv, Ref: id, Status: engine.ReceiptAccepted, Form: req.Type}
 	switch {

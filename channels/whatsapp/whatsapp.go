@@ -232,7 +232,7 @@ func (c *Connector) init() {
 		c.marks = &marks
 		c.webhook = &meta.Webhook{AppSecret: []byte(cfg.AppSecret), VerifyToken: cfg.VerifyToken,
 			Deliver: c.deliver, Logger: c.logger()}
-		c.inbox = &meta.Dispatcher{Handler: c.Handler, Reply: c.Send, Before: c.beforeTurn, Queue: c.Queue,
+		c.inbox = &meta.Dispatcher{Handler: c.Handler, Reply: c.reply, Before: c.beforeTurn, Queue: c.Queue,
 			Debounce: cfg.Debounce, Clock: c.Clock, TurnTimeout: c.TurnTimeout, Sleep: c.Sleep, Logger: c.logger(), Name: Channel}
 		c.lastIn = map[string]string{}
 		c.keys = map[string][]engine.OutChoice{}

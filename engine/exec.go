@@ -335,7 +335,21 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 		e.Flow = f.Name
 	}
 	lang, def := t.s.Lang, t.p.DefaultLang()
-	vars := t.vars()
+	// The environment is built only for texts with placeholders.
+	var env map[string]any
+	vars := func(tm *Template) map[string]any {
+		if env == nil && tm != nil && !tm.Static() {
+			env = t.vars()
+		}
+		return env
+	}
+	text := func(tx Text) (string, error) {
+		tm := tx.Pick(lang, def)
+		if tm == nil {
+			return "", nil
+		}
+		return tm.Render(vars(tm))
+	}
 	if n := len(m.Variants); n > 0 {
 		i := 0
 		if n > 1 {
@@ -344,7 +358,7 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 			h.Write([]byte{byte(t.s.Seq), byte(t.s.Seq >> 8), byte(t.s.Seq >> 16)})
 			i = int(h.Sum32() % uint32(n))
 		}
-		s, err := m.Variants[i].Render(lang, def, vars)
+		s, err := text(m.Variants[i])
 		if err != nil {
 			return e, err
 		}
@@ -354,8 +368,11 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 	if len(choices) == 0 && m.ChoicesFrom == nil {
 		choices = auto
 	}
+	if len(choices) > 0 {
+		e.Choices = make([]OutChoice, 0, len(choices))
+	}
 	for _, c := range choices {
-		label, err := c.Label.Render(lang, def, vars)
+		label, err := text(c.Label)
 		if err != nil {
 			return e, err
 		}
@@ -365,7 +382,7 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 		e.Choices = append(e.Choices, OutChoice{Label: label, Value: c.Value})
 	}
 	if m.ChoicesFrom != nil {
-		v, err := m.ChoicesFrom.Eval(vars)
+		v, err := m.ChoicesFrom.Eval(t.vars())
 		if err != nil {
 			return e, err
 		}
@@ -389,18 +406,18 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 		}
 	}
 	if m.Image != nil {
-		s, err := m.Image.Render(vars)
+		s, err := m.Image.Render(vars(m.Image))
 		if err != nil {
 			return e, err
 		}
 		e.Image = s
 	}
 	if m.Link != nil && m.Link.URL != nil {
-		u, err := m.Link.URL.Render(vars)
+		u, err := m.Link.URL.Render(vars(m.Link.URL))
 		if err != nil {
 			return e, err
 		}
-		l, err := m.Link.Label.Render(lang, def, vars)
+		l, err := text(m.Link.Label)
 		if err != nil {
 			return e, err
 		}
@@ -589,6 +606,10 @@ func (t *turn) fire(tm Timer) {
 		return
 	}
 	t.unschedule(tm.Kind)
+	if due, ok := t.inactiveDue(tm.Kind); ok && t.now.Before(due) {
+		t.schedule(tm.Kind, due) // the conversation was active since: later
+		return
+	}
 	switch tm.Kind {
 	case TimerWait:
 		fr := t.s.Top()

@@ -108,7 +108,9 @@ func CompileExpr(src string, env Env, want *Type) (*Expr, error) {
 		}
 		opts = append(opts, expr.Env(m))
 	} else {
-		opts = append(opts, expr.AllowUndefinedVariables())
+		// A map env (of unchecked names) lets the VM read variables straight
+		// from the runtime's map instead of through reflection.
+		opts = append(opts, expr.Env(map[string]any{}), expr.AllowUndefinedVariables())
 	}
 	if want != nil {
 		switch want.Kind {

@@ -390,3 +390,22 @@ func TestEraseAndExport(t *testing.T) {
 		t.Fatalf("luis's conversation is gone")
 	}
 }
+
+func TestReminderCountsFromLastMessage(t *testing.T) {
+	snd := &sender{}
+	h := newHarness(t, shippingBot(), engine.Options{Senders: map[string]engine.Sender{"web": snd}})
+	ctx := context.Background()
+	h.rt.Handle(ctx, engine.Inbound{Conversation: "c1", Channel: "web", Text: "mi nombre"})
+	h.clock.Add(4 * time.Minute)
+	h.rt.Handle(ctx, engine.Inbound{Conversation: "c1", Channel: "web", Text: ""}) // still there (asked again)
+	h.clock.Add(2 * time.Minute)                                                   // 6 min after the first, 2 after the last
+	h.rt.FireTimers(ctx)
+	if got := snd.texts(); got != "" {
+		t.Fatalf("reminded too early: %q", got)
+	}
+	h.clock.Add(3 * time.Minute)
+	h.rt.FireTimers(ctx)
+	if got := snd.texts(); got != "¿Sigues ahí?" {
+		t.Fatalf("sent %q", got)
+	}
+}

@@ -284,6 +284,7 @@ func (rt *Runtime) turn(ctx context.Context, prev *Session, in Inbound, timer *T
 		}
 	}
 	t := rt.newTurn(ctx, prev, in)
+	defer t.free()
 	if err := t.begin(); err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func (s *Session) Top() *Frame {
 func (s *Session) Clone() *Session {
 	c := *s
 	if s.Stack != nil {
-		c.Stack = make([]Frame, len(s.Stack), len(s.Stack)+1)
+		c.Stack = make([]Frame, len(s.Stack))
 		for i, f := range s.Stack {
 			f.Vars = f.Vars.Clone()
 			c.Stack[i] = f
@@ -91,6 +91,7 @@ func (s *Session) Clone() *Session {
 		c.Timers = append([]Timer(nil), s.Timers...)
 	}
 	if s.Recent != nil {
+		// Room for this turn's message id: the window grows by one a turn.
 		c.Recent = append(make([]Delivery, 0, len(s.Recent)+1), s.Recent...)
 	}
 	if s.Handoff != nil {

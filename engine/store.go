@@ -21,7 +21,9 @@ type Store interface {
 	Load(ctx context.Context, conversation string) (*Session, error)
 	// Commit applies one turn's changes atomically and, for a durable
 	// store, durably (synced to disk) before it returns. The store takes
-	// ownership of everything in c: the caller does not modify it afterwards.
+	// ownership of c.Session and c.Profile (the caller never modifies them
+	// again); c itself and its slices are the caller's, valid only during
+	// the call: a store copies what it keeps of them.
 	Commit(ctx context.Context, c *Commit) error
 
 	// Profile returns a user's profile, or nil when there is none.

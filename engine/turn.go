@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync"
 	"strings"
 	"time"
 )
@@ -49,14 +50,34 @@ type turn struct {
 	agentTurn   bool // a person's action (assign, send, release, close)
 	deadline    context.Context
 	cancel      context.CancelFunc
+
+	// Room for a typical turn's records, saving allocations.
+	entryBuf   [2]Entry
+	eventBuf   [3]Event
+	unschedBuf [1]Timer
+	c          Commit
 }
+
+// turns recycles turn structs: they are big, and full of pointers the
+// allocator would have to describe to the collector on every turn.
+var turns = sync.Pool{New: func() any { return new(turn) }}
 
 func (rt *Runtime) newTurn(ctx context.Context, prev *Session, in Inbound) *turn {
 	now := in.At
 	if now.IsZero() {
 		now = rt.now()
 	}
-	return &turn{rt: rt, ctx: ctx, prev: prev, in: in, now: now}
+	t := turns.Get().(*turn)
+	*t = turn{rt: rt, ctx: ctx, prev: prev, in: in, now: now}
+	t.entries, t.events, t.unsched = t.entryBuf[:0], t.eventBuf[:0], t.unschedBuf[:0]
+	return t
+}
+
+// free returns a turn to the pool once nothing refers to it: after its
+// commit and its result were made (they copy what they keep).
+func (t *turn) free() {
+	*t = turn{}
+	turns.Put(t)
 }
 
 // begin prepares the working session: a fresh one, or a copy of prev moved
@@ -134,16 +155,10 @@ func (t *turn) migrate() {
 		f := t.p.Flow(fr.Flow)
 		ok := f != nil && fr.Step <= len(f.Steps)
 		if ok && fr.Mode == ModeAsking {
-			i := -1
-			if fr.Step < len(f.Steps) {
-				if a, isAsk := f.Steps[fr.Step].(*Ask); isAsk {
-					i = f.AskIndex(a.Slot)
-				}
-			}
-			if i < 0 {
-				ok = false
+			if i := f.AskIndex(fr.Slot); i >= 0 {
+				fr.Step = i // the same question, where the new flow asks it
 			} else {
-				fr.Step, fr.Mode, fr.Reprompt = i, ModeRunning, true
+				ok = false
 			}
 		}
 		if !ok {
@@ -153,10 +168,6 @@ func (t *turn) migrate() {
 		keep = append(keep, fr)
 	}
 	t.s.Stack = keep
-	// A question waiting on top is asked again in the new words.
-	if top := t.s.Top(); top == nil || top.Mode != ModeRunning {
-		return
-	}
 }
 
 func (p *loaded) pickLang(hint string) string {
@@ -900,17 +911,21 @@ func (t *turn) waitingFlow() string {
 }
 
 // scheduleTimers sets the conversation's timers for the state it is left in.
+// The inactivity timers (reminder, close, expiry) are not moved later on
+// every message, which would cost a write to the timer index per turn:
+// one that comes due too early finds the conversation active again and
+// moves itself to the right time (see fire).
 func (t *turn) scheduleTimers() {
 	s, st := t.s, t.p.settings
 	waiting := s.Status == StatusBot && t.waitingFlow() != ""
 	if t.userTurn {
 		if waiting && st.ReminderAfter > 0 {
-			t.schedule(TimerReminder, s.LastActive.Add(st.ReminderAfter))
+			t.scheduleBy(TimerReminder, s.LastActive.Add(st.ReminderAfter))
 		} else {
 			t.unschedule(TimerReminder)
 		}
 		if st.CloseAfter > 0 && s.Status != StatusAgent && s.Status != StatusClosed && (len(s.Stack) > 0 || s.Status == StatusQueued) {
-			t.schedule(TimerClose, s.LastActive.Add(st.CloseAfter))
+			t.scheduleBy(TimerClose, s.LastActive.Add(st.CloseAfter))
 		} else {
 			t.unschedule(TimerClose)
 		}
@@ -922,10 +937,34 @@ func (t *turn) scheduleTimers() {
 		t.unschedule(TimerClose)
 	}
 	if len(s.Stack) > 0 && st.SessionTTL > 0 && s.Status != StatusAgent {
-		t.schedule(TimerExpire, s.LastActive.Add(st.SessionTTL))
+		t.scheduleBy(TimerExpire, s.LastActive.Add(st.SessionTTL))
 	} else {
 		t.unschedule(TimerExpire)
 	}
+}
+
+// scheduleBy makes sure a timer of the kind fires no later than due: an
+// earlier one is kept (it will check and move itself when it fires).
+func (t *turn) scheduleBy(kind TimerKind, due time.Time) {
+	if cur, ok := t.s.Timer(kind); ok && !cur.Due.After(due) {
+		return
+	}
+	t.schedule(kind, due)
+}
+
+// inactiveDue returns when an inactivity timer of the kind is really due
+// for the session as it is now.
+func (t *turn) inactiveDue(kind TimerKind) (time.Time, bool) {
+	st := t.p.settings
+	switch kind {
+	case TimerReminder:
+		return t.s.LastActive.Add(st.ReminderAfter), st.ReminderAfter > 0
+	case TimerClose:
+		return t.s.LastActive.Add(st.CloseAfter), st.CloseAfter > 0
+	case TimerExpire:
+		return t.s.LastActive.Add(st.SessionTTL), st.SessionTTL > 0
+	}
+	return time.Time{}, false
 }
 
 func (t *turn) schedule(kind TimerKind, due time.Time) {
@@ -956,7 +995,8 @@ func (t *turn) unschedule(kind TimerKind) {
 
 // commit gathers the turn's changes.
 func (t *turn) commit() *Commit {
-	c := &Commit{Session: t.s, Entries: t.entries, Events: t.events, Unschedule: t.unsched, Outbox: t.outbox}
+	c := &t.c
+	*c = Commit{Session: t.s, Entries: t.entries, Events: t.events, Unschedule: t.unsched, Outbox: t.outbox}
 	if t.profileDirty && t.profile != nil {
 		t.profile.Updated = t.now
 		c.Profile = t.profile

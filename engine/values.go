@@ -72,7 +72,7 @@ func (vs Vars) Clone() Vars {
 	if vs == nil {
 		return nil
 	}
-	return append(make(Vars, 0, len(vs)+1), vs...)
+	return append(make(Vars, 0, len(vs)), vs...)
 }
 
 // NormalizeValue turns any Go value into its canonical representation:

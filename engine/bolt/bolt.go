@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,9 +41,9 @@ const FileName = "charla.db"
 var (
 	bMeta        = []byte("meta")
 	bSessions    = []byte("sessions")    // conversation → session
-	bTranscripts = []byte("transcripts") // lp(conversation) seq → entry (JSON)
+	bTranscripts = []byte("transcripts") // lp(conversation) seq → entry
 	bTimers      = []byte("timers")      // due lp(conversation) kind → ""
-	bEvents      = []byte("events")      // seq → event (JSON, without its seq)
+	bEvents      = []byte("events")      // seq → event
 	bProfiles    = []byte("profiles")    // user → profile
 	bUsers       = []byte("users")       // lp(user) conversation → ""
 	bOutbox      = []byte("outbox")      // lp(user) lp(conversation) seq → item (JSON)
@@ -59,6 +60,20 @@ type Store struct {
 	path   string
 	closed atomic.Bool
 	backup *backupServer
+
+	// Group commit: commits queue here while the writer is busy, and the
+	// next transaction takes all of them, with one fsync.
+	mu      sync.Mutex
+	queue   []*pending
+	wake    chan struct{}
+	stopped chan struct{}
+	maxTx   int
+}
+
+// pending is a commit waiting for its transaction.
+type pending struct {
+	p    *prepared
+	done chan error
 }
 
 // Options configure Open.
@@ -66,10 +81,10 @@ type Options struct {
 	// Timeout is how long Open waits for another process to release the
 	// file (default 1s).
 	Timeout time.Duration
-	// MaxBatchDelay is how long a commit waits for others to share its
-	// fsync (default 2ms). MaxBatchSize caps a shared transaction (1000).
-	MaxBatchDelay time.Duration
-	MaxBatchSize  int
+	// MaxBatchSize caps how many commits share one transaction (default
+	// 2000). Commits never wait for others: a transaction takes the commits
+	// that queued while the previous one was being written.
+	MaxBatchSize int
 	// ReadOnly opens the file for reading only (a backup of a file no
 	// process holds).
 	ReadOnly bool
@@ -104,15 +119,10 @@ func Open(path string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening %s: %w", file, err)
 	}
-	db.MaxBatchDelay = 2 * time.Millisecond
-	if o.MaxBatchDelay > 0 {
-		db.MaxBatchDelay = o.MaxBatchDelay
-	}
-	db.MaxBatchSize = 1000
+	s := &Store{db: db, path: file, wake: make(chan struct{}, 1), stopped: make(chan struct{}), maxTx: 2000}
 	if o.MaxBatchSize > 0 {
-		db.MaxBatchSize = o.MaxBatchSize
+		s.maxTx = o.MaxBatchSize
 	}
-	s := &Store{db: db, path: file}
 	if !o.ReadOnly {
 		if err := s.migrate(); err != nil {
 			db.Close()
@@ -121,6 +131,7 @@ func Open(path string, o Options) (*Store, error) {
 		if !o.NoBackupSocket {
 			s.backup = listenBackup(s)
 		}
+		go s.committer()
 	} else if err := s.checkSchema(); err != nil {
 		db.Close()
 		return nil, err
@@ -283,8 +294,9 @@ func prepare(c *engine.Commit) (*prepared, error) {
 		p.id = []byte(se.ID)
 		p.session = encodeSession(se)
 		p.user = userConvKey(userKey(se), se.ID)
-		for _, e := range c.Entries {
-			v, err := json.Marshal(e)
+		for i := range c.Entries {
+			e := &c.Entries[i]
+			v, err := encodeEntry(e)
 			if err != nil {
 				return nil, err
 			}
@@ -298,13 +310,8 @@ func prepare(c *engine.Commit) (*prepared, error) {
 	for _, tm := range c.Unschedule {
 		p.unschedule = append(p.unschedule, timerKey(tm))
 	}
-	for _, ev := range c.Events {
-		ev.Seq = 0
-		v, err := json.Marshal(ev)
-		if err != nil {
-			return nil, err
-		}
-		p.events = append(p.events, v)
+	for i := range c.Events {
+		p.events = append(p.events, encodeEvent(&c.Events[i]))
 	}
 	if c.Profile != nil {
 		p.profileID = []byte(c.Profile.ID)
@@ -320,8 +327,8 @@ func prepare(c *engine.Commit) (*prepared, error) {
 	return p, nil
 }
 
-// apply writes a prepared commit. It is idempotent, as bbolt's Batch may
-// run it twice.
+// apply writes a prepared commit. It is idempotent: a transaction that
+// fails is retried commit by commit.
 func (p *prepared) apply(tx *bbolt.Tx) error {
 	if p.session != nil {
 		if err := tx.Bucket(bSessions).Put(p.id, p.session); err != nil {
@@ -386,7 +393,62 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Batch(p.apply)
+	w := &pending{p: p, done: make(chan error, 1)}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return engine.Errorf(engine.EUnavailable, "store closed")
+	}
+	s.queue = append(s.queue, w)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return <-w.done
+}
+
+// committer writes queued commits, as many per transaction as queued
+// while the last one was written. When a transaction fails, its commits
+// are retried one by one so that one bad commit fails alone.
+func (s *Store) committer() {
+	defer close(s.stopped)
+	for {
+		s.mu.Lock()
+		batch := s.queue
+		if len(batch) > s.maxTx {
+			batch = batch[:s.maxTx]
+			s.queue = append([]*pending(nil), s.queue[s.maxTx:]...)
+		} else {
+			s.queue = nil
+		}
+		closed := s.closed.Load()
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			<-s.wake
+			continue
+		}
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			for _, w := range batch {
+				if err := w.p.apply(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil || len(batch) == 1 {
+			for _, w := range batch {
+				w.done <- err
+			}
+			continue
+		}
+		for _, w := range batch {
+			w.done <- s.db.Update(w.p.apply)
+		}
+	}
 }
 
 // Profile implements engine.Store.
@@ -421,8 +483,8 @@ func (s *Store) Transcript(ctx context.Context, id string, after int64, limit in
 			start = 0
 		}
 		for k, v := c.Seek(seqKey(append([]byte(nil), prefix...), start)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var e engine.Entry
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEntry(v, int64(binary.BigEndian.Uint64(k[len(k)-8:])))
+			if err != nil {
 				return fmt.Errorf("transcript %q: %w", id, err)
 			}
 			out = append(out, e)
@@ -466,11 +528,10 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]engine.Ev
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bEvents).Cursor()
 		for k, v := c.Seek(seqKey(nil, after+1)); k != nil; k, v = c.Next() {
-			var ev engine.Event
-			if err := json.Unmarshal(v, &ev); err != nil {
+			ev, err := decodeEvent(v, int64(binary.BigEndian.Uint64(k)))
+			if err != nil {
 				return fmt.Errorf("event %x: %w", k, err)
 			}
-			ev.Seq = int64(binary.BigEndian.Uint64(k))
 			out = append(out, ev)
 			if limit > 0 && len(out) >= limit {
 				break
@@ -513,7 +574,7 @@ func (s *Store) Ack(ctx context.Context, items []engine.OutboxItem) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bbolt.Tx) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
 		ob := tx.Bucket(bOutbox)
 		for _, it := range items {
 			if err := ob.Delete(outboxKey(it)); err != nil {
@@ -635,8 +696,8 @@ func (s *Store) deleteEvents(match func(*engine.Event) bool, ordered bool) error
 					done = false
 					return nil
 				}
-				var ev engine.Event
-				if json.Unmarshal(v, &ev) == nil && match(&ev) {
+				ev, err := decodeEvent(v, 0)
+				if err == nil && match(&ev) {
 					k = append([]byte(nil), k...)
 					if err := c.Delete(); err != nil {
 						return err
@@ -743,10 +804,8 @@ func pruneTranscript(tx *bbolt.Tx, id string, cut time.Time) error {
 	prefix := lp(nil, id)
 	c := tx.Bucket(bTranscripts).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Seek(prefix) {
-		var e struct {
-			At time.Time `json:"at"`
-		}
-		if json.Unmarshal(v, &e) != nil || !e.At.Before(cut) {
+		e, err := decodeEntry(v, 0)
+		if err != nil || !e.At.Before(cut) {
 			return nil
 		}
 		if err := c.Delete(); err != nil {
@@ -801,8 +860,18 @@ func (s *Store) Stats() (Stats, error) {
 
 // Close implements engine.Store.
 func (s *Store) Close() error {
+	s.mu.Lock()
 	if s.closed.Swap(true) {
+		s.mu.Unlock()
 		return nil
+	}
+	s.mu.Unlock()
+	if !s.db.IsReadOnly() {
+		select { // the committer drains the queue, then stops
+		case s.wake <- struct{}{}:
+		default:
+		}
+		<-s.stopped
 	}
 	if s.backup != nil {
 		s.backup.close()

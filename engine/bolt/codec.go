@@ -451,3 +451,141 @@ func decodeProfile(b []byte) (*engine.Profile, error) {
 	}
 	return p, nil
 }
+
+// Transcript entries and events are stored in the same binary form. An
+// entry with any of the rarer fields (event data, links, attachments,
+// locations, templates, receipts) carries its whole JSON form as well, so
+// no field is ever lost. Records written as JSON (the first layout, which
+// starts with '{') are still read.
+const (
+	entryFormat = 1
+	eventFormat = 1
+)
+
+func hasRareFields(e *engine.Entry) bool {
+	return e.Data != nil || e.Link != nil || e.Attachments != nil || e.Location != nil || e.Template != nil || e.Receipt != nil
+}
+
+func encodeEntry(e *engine.Entry) ([]byte, error) {
+	w := &writer{b: make([]byte, 0, 64+len(e.Text))}
+	w.byte(entryFormat)
+	w.str(e.From)
+	w.str(e.Text)
+	w.str(e.Flow)
+	w.str(e.Channel)
+	w.str(e.ID)
+	w.str(e.Choice)
+	w.str(e.Event)
+	w.str(e.Agent)
+	w.str(e.Image)
+	w.time(e.At)
+	w.bool(e.Proactive)
+	w.uvarint(uint64(len(e.Choices)))
+	for _, c := range e.Choices {
+		w.str(c.Label)
+		w.str(c.Value)
+	}
+	if hasRareFields(e) {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		w.byte(1)
+		w.str(string(b))
+	} else {
+		w.byte(0)
+	}
+	return w.b, nil
+}
+
+func decodeEntry(b []byte, seq int64) (engine.Entry, error) {
+	var e engine.Entry
+	if len(b) > 0 && b[0] == '{' {
+		err := json.Unmarshal(b, &e)
+		e.Seq = seq
+		return e, err
+	}
+	r := &reader{b: b}
+	if v := r.byte(); v != entryFormat {
+		return e, fmt.Errorf("entry format %d: %w", v, errCorrupt)
+	}
+	e.From = r.str()
+	e.Text = r.str()
+	e.Flow = r.str()
+	e.Channel = r.str()
+	e.ID = r.str()
+	e.Choice = r.str()
+	e.Event = r.str()
+	e.Agent = r.str()
+	e.Image = r.str()
+	e.At = r.time()
+	e.Proactive = r.bool()
+	if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
+		e.Choices = make([]engine.OutChoice, n)
+		for i := range e.Choices {
+			e.Choices[i] = engine.OutChoice{Label: r.str(), Value: r.str()}
+		}
+	} else if n > 0 {
+		r.fail()
+	}
+	if r.byte() == 1 {
+		full := r.str()
+		if r.err == nil {
+			var whole engine.Entry
+			if err := json.Unmarshal([]byte(full), &whole); err != nil {
+				return e, err
+			}
+			e = whole
+		}
+	}
+	e.Seq = seq
+	return e, r.err
+}
+
+func encodeEvent(ev *engine.Event) []byte {
+	w := &writer{b: make([]byte, 0, 96)}
+	w.byte(eventFormat)
+	w.time(ev.At)
+	w.str(string(ev.Kind))
+	w.str(ev.Conversation)
+	w.str(ev.User)
+	w.str(ev.Channel)
+	w.str(ev.Flow)
+	w.str(ev.Intent)
+	w.b = binary.LittleEndian.AppendUint64(w.b, math.Float64bits(ev.Confidence))
+	w.str(string(ev.Outcome))
+	w.str(ev.Detail)
+	w.value(ev.Value)
+	return w.b
+}
+
+func decodeEvent(b []byte, seq int64) (engine.Event, error) {
+	var ev engine.Event
+	if len(b) > 0 && b[0] == '{' {
+		err := json.Unmarshal(b, &ev)
+		ev.Seq = seq
+		return ev, err
+	}
+	r := &reader{b: b}
+	if v := r.byte(); v != eventFormat {
+		return ev, fmt.Errorf("event format %d: %w", v, errCorrupt)
+	}
+	ev.At = r.time()
+	ev.Kind = engine.EventKind(r.str())
+	ev.Conversation = r.str()
+	ev.User = r.str()
+	ev.Channel = r.str()
+	ev.Flow = r.str()
+	ev.Intent = r.str()
+	if len(r.b) < 8 {
+		r.fail()
+	} else {
+		ev.Confidence = math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+		r.b = r.b[8:]
+	}
+	ev.Outcome = engine.Outcome(r.str())
+	ev.Detail = r.str()
+	ev.Value = r.value(0)
+	ev.Seq = seq
+	return ev, r.err
+}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -140,3 +142,88 @@ func FuzzDecodeProfile(f *testing.F) {
 }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
+
+// TestEntryCodecKeepsEveryField sets each field of an entry in turn: a
+// field added to engine.Entry that the codec forgets fails here.
+func TestEntryCodecKeepsEveryField(t *testing.T) {
+	typ := reflect.TypeOf(engine.Entry{})
+	for i := range typ.NumField() {
+		e := engine.Entry{Seq: 3, At: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), From: "bot", Text: "hola"}
+		f := reflect.ValueOf(&e).Elem().Field(i)
+		if f.IsZero() {
+			setNonZero(t, f)
+		}
+		b, err := encodeEntry(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeEntry(b, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.At, e.At = got.At.UTC(), e.At.UTC()
+		if gb, _ := json.Marshal(got); string(gb) != string(mustJSON(e)) {
+			t.Errorf("field %s lost:\n got  %s\n want %s", typ.Field(i).Name, gb, mustJSON(e))
+		}
+	}
+	// And the first layout, JSON, is still read.
+	e := engine.Entry{From: "user", Text: "hola", At: time.Unix(9, 0).UTC()}
+	got, err := decodeEntry(mustJSON(e), 5)
+	if err != nil || got.Text != "hola" || got.Seq != 5 {
+		t.Fatalf("JSON entry: %+v %v", got, err)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func setNonZero(t *testing.T, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Pointer:
+		n := reflect.New(v.Type().Elem())
+		if n.Elem().Kind() == reflect.Struct && n.Elem().NumField() > 0 {
+			setNonZero(t, n.Elem().Field(0))
+		}
+		v.Set(n)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		if s.Index(0).Kind() == reflect.Struct && s.Index(0).NumField() > 0 {
+			setNonZero(t, s.Index(0).Field(0))
+		}
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		m.SetMapIndex(reflect.ValueOf("k"), reflect.ValueOf("v").Convert(v.Type().Elem()))
+		v.Set(m)
+	case reflect.Float64:
+		v.SetFloat(1.5)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			v.Set(reflect.ValueOf(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)))
+			return
+		}
+		if v.NumField() > 0 {
+			setNonZero(t, v.Field(0))
+		}
+	default:
+		t.Fatalf("unhandled kind %s", v.Kind())
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	b, _ := encodeEntry(&engine.Entry{From: "bot", Text: "hola", Choices: []engine.OutChoice{{Label: "Sí", Value: "yes"}}})
+	f.Add(b)
+	f.Add(encodeEvent(&engine.Event{Kind: engine.EvCSAT, Value: 5}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		decodeEntry(b, 1)
+		decodeEvent(b, 1)
+	})
+}

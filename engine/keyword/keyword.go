@@ -162,9 +162,13 @@ func score(ld *langData, words []string) []engine.IntentScore {
 	if len(words) == 0 {
 		return []engine.IntentScore{}
 	}
-	set := make(map[string]bool, len(words))
-	for _, w := range words {
-		set[w] = true
+	has := func(w string) bool {
+		for _, x := range words {
+			if x == w {
+				return true
+			}
+		}
+		return false
 	}
 	var out []engine.IntentScore
 	for _, in := range ld.intents {
@@ -172,7 +176,7 @@ func score(ld *langData, words []string) []engine.IntentScore {
 		for _, ex := range in.examples {
 			m := 0
 			for _, w := range ex {
-				if set[w] {
+				if has(w) {
 					m++
 				}
 			}
@@ -243,24 +247,28 @@ var (
 // builtins reads numbers, sizes, yes/no and emails.
 func builtins(text, norm string) []engine.Entity {
 	var out []engine.Entity
-	for _, m := range numberRE.FindAllStringSubmatchIndex(text, 8) {
-		lit := text[m[2]:m[3]]
-		if f, _, ok := engine.ReadNumber(lit); ok {
-			out = append(out, entity(engine.EntityNumber, f, text, m[2], m[3]))
+	// The regular expressions run only on texts that may hold what they find.
+	if strings.ContainsAny(text, "0123456789") {
+		for _, m := range numberRE.FindAllStringSubmatchIndex(text, 8) {
+			lit := text[m[2]:m[3]]
+			if f, _, ok := engine.ReadNumber(lit); ok {
+				out = append(out, entity(engine.EntityNumber, f, text, m[2], m[3]))
+			}
 		}
-	}
-	if !strings.ContainsAny(text, "0123456789") {
-		if f, lit, ok := engine.ReadNumber(text); ok {
-			out = append(out, engine.Entity{Entity: engine.EntityNumber, Value: f, Text: lit})
+		if len(text) > 3 {
+			for _, m := range sizeRE.FindAllStringSubmatchIndex(text, 4) {
+				if f, _, ok := engine.ReadNumber(text[m[2]:m[3]]); ok {
+					out = append(out, entity(engine.EntitySize, f, text, m[2], m[3]))
+				}
+			}
 		}
+	} else if f, lit, ok := engine.ReadNumber(norm); ok {
+		out = append(out, engine.Entity{Entity: engine.EntityNumber, Value: f, Text: lit})
 	}
-	for _, m := range sizeRE.FindAllStringSubmatchIndex(text, 4) {
-		if f, _, ok := engine.ReadNumber(text[m[2]:m[3]]); ok {
-			out = append(out, entity(engine.EntitySize, f, text, m[2], m[3]))
+	if strings.IndexByte(text, '@') >= 0 {
+		for _, loc := range emailRE.FindAllStringIndex(text, 4) {
+			out = append(out, entity(engine.EntityEmail, text[loc[0]:loc[1]], text, loc[0], loc[1]))
 		}
-	}
-	for _, loc := range emailRE.FindAllStringIndex(text, 4) {
-		out = append(out, entity(engine.EntityEmail, text[loc[0]:loc[1]], text, loc[0], loc[1]))
 	}
 	if yes, ok := engine.ReadYesNo(norm); ok {
 		out = append(out, engine.Entity{Entity: engine.EntityBoolean, Value: yes, Text: norm})

@@ -12,6 +12,7 @@ import (
 	"context"
 	"hash/maphash"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,8 @@ type Options struct {
 	// MaxTranscript is how many entries of each conversation's transcript
 	// are kept, the oldest dropped first (default 1000).
 	MaxTranscript int
-	// MaxEvents is how many event-log entries are kept (default 1,000,000).
+	// MaxEvents is how many event-log entries are kept, the oldest
+	// dropped first (default 100,000).
 	MaxEvents int
 }
 
@@ -50,14 +52,47 @@ type shard struct {
 	users    map[string][]string // user key → conversation ids
 	outbox   map[string][]engine.OutboxItem
 	timers   timerHeap
-	events   []engine.Event
+	events   ring
 }
 
 // conv is what is kept of one conversation.
 type conv struct {
 	session *engine.Session
-	entries []engine.Entry
+	entries []entry
 	timers  []*timerEntry
+}
+
+// entry is a transcript entry held compactly: the fields every message has,
+// and the rest of the entry only when it has more.
+type entry struct {
+	seq     int64
+	at      int64 // unix nanoseconds
+	from    string
+	text    string
+	flow    string
+	channel string
+	choices []engine.OutChoice
+	id      string
+	full    *engine.Entry // an entry with other fields, whole
+}
+
+func pack(e *engine.Entry) entry {
+	p := entry{seq: e.Seq, at: e.At.UnixNano(), from: e.From, text: e.Text, flow: e.Flow, channel: e.Channel, choices: e.Choices, id: e.ID}
+	if e.Choice != "" || e.Event != "" || e.Data != nil || e.Agent != "" || e.Image != "" || e.Link != nil ||
+		e.Attachments != nil || e.Location != nil || e.Proactive || e.Template != nil || e.Receipt != nil ||
+		e.At.Location() != time.UTC {
+		full := *e
+		p.full = &full
+	}
+	return p
+}
+
+func (p *entry) unpack() engine.Entry {
+	if p.full != nil {
+		return *p.full
+	}
+	return engine.Entry{Seq: p.seq, At: time.Unix(0, p.at).UTC(), From: p.from, Text: p.text, Flow: p.flow,
+		Channel: p.channel, Choices: p.choices, ID: p.id}
 }
 
 // New returns an empty store.
@@ -70,7 +105,7 @@ func New(o ...Options) *Store {
 		opt.MaxTranscript = 1000
 	}
 	if opt.MaxEvents <= 0 {
-		opt.MaxEvents = 1_000_000
+		opt.MaxEvents = 100_000
 	}
 	s := &Store{seed: maphash.MakeSeed(), maxTranscript: opt.MaxTranscript, maxEvents: max(1, opt.MaxEvents/shardCount)}
 	for i := range s.shards {
@@ -134,10 +169,14 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 			oldUser = userKey(cv.session)
 		}
 		cv.session = se
-		for _, e := range c.Entries {
-			cv.entries = append(cv.entries, e)
+		if cv.entries == nil && len(c.Entries) > 0 {
+			cv.entries = make([]entry, 0, max(8, len(c.Entries)))
+		}
+		for i := range c.Entries {
+			cv.entries = append(cv.entries, pack(&c.Entries[i]))
 		}
 		if over := len(cv.entries) - s.maxTranscript; over > 0 {
+			over = max(over, s.maxTranscript/4)
 			cv.entries = append(cv.entries[:0:0], cv.entries[over:]...)
 		}
 		sh.reschedule(cv, se.ID, c.Unschedule, se.Timers)
@@ -188,13 +227,55 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 }
 
 func (s *Store) appendEvents(sh *shard, evs []engine.Event) {
-	for _, ev := range evs {
-		ev.Seq = s.seq.Add(1)
-		sh.events = append(sh.events, ev)
+	for i := range evs {
+		ev := &evs[i]
+		sh.events.push(s.maxEvents, ev)
+		sh.events.last().Seq = s.seq.Add(1)
 	}
-	if over := len(sh.events) - s.maxEvents; over > 0 {
-		sh.events = append(sh.events[:0:0], sh.events[over:]...)
+}
+
+// ring is a shard's event log: the latest events up to a bound, in seq order.
+type ring struct {
+	buf  []engine.Event
+	head int // the oldest, once the buffer is full
+}
+
+func (r *ring) len() int { return len(r.buf) }
+
+// at returns the i-th oldest event.
+func (r *ring) at(i int) *engine.Event { return &r.buf[(r.head+i)%len(r.buf)] }
+
+func (r *ring) last() *engine.Event { return r.at(len(r.buf) - 1) }
+
+func (r *ring) push(max int, ev *engine.Event) {
+	if len(r.buf) < max {
+		r.buf = append(r.buf, *ev)
+		return
 	}
+	r.buf[r.head] = *ev
+	r.head = (r.head + 1) % len(r.buf)
+}
+
+// after returns the events with a seq greater than seq.
+func (r *ring) after(seq int64) []engine.Event {
+	n := len(r.buf)
+	i := sort.Search(n, func(i int) bool { return r.at(i).Seq > seq })
+	out := make([]engine.Event, 0, n-i)
+	for ; i < n; i++ {
+		out = append(out, *r.at(i))
+	}
+	return out
+}
+
+// deleteFunc removes the events del selects.
+func (r *ring) deleteFunc(del func(*engine.Event) bool) {
+	out := make([]engine.Event, 0, len(r.buf))
+	for i := range len(r.buf) {
+		if e := r.at(i); !del(e) {
+			out = append(out, *e)
+		}
+	}
+	r.buf, r.head = out, 0
 }
 
 // reschedule brings a conversation's indexed timers in line with its session.
@@ -272,12 +353,16 @@ func (s *Store) Transcript(ctx context.Context, id string, after int64, limit in
 	if cv == nil {
 		return nil, nil
 	}
-	i, _ := slices.BinarySearchFunc(cv.entries, after+1, func(e engine.Entry, seq int64) int { return cmp.Compare(e.Seq, seq) })
+	i, _ := slices.BinarySearchFunc(cv.entries, after+1, func(e entry, seq int64) int { return cmp.Compare(e.seq, seq) })
 	es := cv.entries[i:]
 	if limit > 0 && len(es) > limit {
 		es = es[:limit]
 	}
-	return slices.Clone(es), nil
+	out := make([]engine.Entry, len(es))
+	for i := range es {
+		out[i] = es[i].unpack()
+	}
+	return out, nil
 }
 
 // DueTimers implements engine.Store.
@@ -310,9 +395,7 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]engine.Ev
 	}
 	var out []engine.Event
 	for i := range s.shards {
-		evs := s.shards[i].events
-		j, _ := slices.BinarySearchFunc(evs, after+1, func(e engine.Event, seq int64) int { return cmp.Compare(e.Seq, seq) })
-		out = append(out, evs[j:]...)
+		out = append(out, s.shards[i].events.after(after)...)
 	}
 	for i := range s.shards {
 		s.shards[i].mu.Unlock()
@@ -396,7 +479,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) error {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		sh.events = slices.DeleteFunc(sh.events, func(e engine.Event) bool {
+		sh.events.deleteFunc(func(e *engine.Event) bool {
 			return e.User == user || gone[e.Conversation]
 		})
 		sh.mu.Unlock()
@@ -421,7 +504,8 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 					pruned = append(pruned, gone{userKey(cv.session), id})
 					continue
 				}
-				cv.entries = slices.DeleteFunc(cv.entries, func(e engine.Entry) bool { return e.At.Before(p.Transcripts) })
+				cut := p.Transcripts.UnixNano()
+				cv.entries = slices.DeleteFunc(cv.entries, func(e entry) bool { return e.at < cut })
 			}
 		}
 		if !p.Profiles.IsZero() {
@@ -432,7 +516,7 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 			}
 		}
 		if !p.Events.IsZero() {
-			sh.events = slices.DeleteFunc(sh.events, func(e engine.Event) bool { return e.At.Before(p.Events) })
+			sh.events.deleteFunc(func(e *engine.Event) bool { return e.At.Before(p.Events) })
 		}
 		sh.mu.Unlock()
 	}

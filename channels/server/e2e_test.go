@@ -26,7 +26,6 @@ import (
 
 	"github.com/charlabot/charla/channels/server"
 	"github.com/charlabot/charla/engine"
-	"github.com/charlabot/charla/engine/memory"
 )
 
 // chromium finds the browser or fails the test with how to install it.
@@ -140,8 +139,8 @@ func clickReply(t *testing.T, ctx context.Context, label string) {
 
 func TestBrowserChat(t *testing.T) {
 	ctx := browser(t, "es-ES")
-	store := memory.New() // shared by both lives of the server: a restart keeps it
-	s := start(t, server.Config{Store: store})
+	data := t.TempDir() // charla.db (bbolt) and uploads, kept across the restart
+	s := start(t, server.Config{DataDir: data})
 	url := s.URL()
 
 	must(t, ctx, "opening the demo page", chromedp.Navigate(url+"/"))
@@ -195,15 +194,15 @@ func TestBrowserChat(t *testing.T) {
 	}
 	screenshot(t, ctx, "chat-2-reloaded")
 
-	// restart the server on the same address: the page reconnects by itself
-	// and the conversation goes on
+	// restart the server on the same address and data directory: the page
+	// reconnects by itself and the conversation goes on from the disk
 	addr := strings.TrimPrefix(url, "http://")
 	ctxS, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := s.Shutdown(ctxS); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
-	s2, err := server.New(server.Config{Dir: "testdata/tienda", Addr: addr, Store: store, Getenv: env(nil)})
+	s2, err := server.New(server.Config{Dir: "testdata/tienda", Addr: addr, DataDir: data, Getenv: env(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -274,7 +274,7 @@ func TestReloadKeepsOldProgramOnError(t *testing.T) {
 	}
 }
 
-func copyDir(t *testing.T, from, to string) {
+func copyDir(t testing.TB, from, to string) {
 	filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
 		rel, _ := filepath.Rel(from, p)
 		if d.IsDir() {

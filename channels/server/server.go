@@ -40,6 +40,7 @@ import (
 	"github.com/charlabot/charla/channels/webchat"
 	"github.com/charlabot/charla/channels/whatsapp"
 	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/engine/handoff"
 	"github.com/charlabot/charla/engine/memory"
 	"github.com/charlabot/charla/flows"
 	"github.com/charlabot/charla/nlu"
@@ -75,6 +76,9 @@ type Config struct {
 	// Telegram overrides the Telegram connector's API endpoint and HTTP
 	// client (tests); the token still comes from TELEGRAM_TOKEN.
 	TelegramEndpoint string
+	// HandoffStore, when set, keeps the hand-off desk's tickets instead of
+	// the store's bbolt file (or memory); the caller closes it.
+	HandoffStore handoff.Store
 }
 
 // Server is a running bot. Create it with [New]; start it with [Server.Run]
@@ -94,6 +98,7 @@ type Server struct {
 	tgHook   bool
 	wa       *whatsapp.Connector  // when WHATSAPP_PHONE_NUMBER_ID is set
 	fb       *messenger.Connector // when MESSENGER_PAGE_ID is set
+	ho       *handoffParts        // the hand-off desk, the agent console (handoff.go)
 	mux      *http.ServeMux
 	http     *http.Server
 	ln       net.Listener
@@ -138,7 +143,12 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.ownStore = true
 	}
-	s.rt, err = engine.NewRuntime(prog, engine.Options{Store: s.store, Understander: s.nlu, Actions: cfg.Actions, Logger: s.log, Getenv: cfg.Getenv})
+	if err := s.newDesk(); err != nil {
+		s.closeStore()
+		return nil, err
+	}
+	s.rt, err = engine.NewRuntime(prog, engine.Options{Store: s.store, Understander: s.nlu, Actions: cfg.Actions, Logger: s.log, Getenv: cfg.Getenv,
+		Agents: s.ho.desk})
 	if err != nil {
 		s.closeStore()
 		return nil, err
@@ -293,6 +303,9 @@ func (s *Server) build(prog *engine.Program) error {
 	if err := s.buildMeta(mux, be); err != nil {
 		return err
 	}
+	if err := s.buildHandoff(reg, mux); err != nil {
+		return err
+	}
 	s.mux = mux
 	return nil
 }
@@ -430,6 +443,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	})
 	s.goBG(func() { s.rt.Run(bg) })
+	s.startHandoff(bg)
 	if s.tg != nil && !s.tgHook {
 		s.goBG(func() { s.tg.Run(bg) })
 	}
@@ -484,14 +498,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.log.Info("shutting down")
 	// HTTP and WebSockets in parallel: http.Server.Shutdown does not wait
 	// for hijacked connections, the hub does.
-	var hubErr, httpErr error
+	var hubErr, httpErr, agentErr error
 	var wg sync.WaitGroup
 	wg.Go(func() { hubErr = s.hub.Shutdown(ctx) })
+	wg.Go(func() { agentErr = s.ho.console.Shutdown(ctx) })
 	if s.http != nil {
 		httpErr = s.http.Shutdown(ctx)
 	}
 	wg.Wait()
-	errs := []error{hubErr, httpErr}
+	errs := []error{hubErr, httpErr, agentErr}
 	// the webhooks answered already: let their queued turns finish
 	if s.wa != nil {
 		errs = append(errs, s.wa.Shutdown(ctx))

@@ -294,9 +294,13 @@ type TicketView struct {
 // waiting (in the order they are served), then messages left for later,
 // then those other agents have.
 func (d *Desk) Tickets(agent string) []TicketView {
-	p := d.program()
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.ticketsLocked(agent)
+}
+
+func (d *Desk) ticketsLocked(agent string) []TicketView {
+	p := d.program()
 	d.init()
 	a := d.agentSpec(p, agent)
 	places := d.placesLocked()
@@ -324,6 +328,22 @@ func (d *Desk) Tickets(agent string) []TicketView {
 		return served(x.Ticket, y.Ticket)
 	})
 	return out
+}
+
+// Snapshot returns the tickets agent may see, as Tickets does, and the
+// seq of the last event they include: a subscriber that took the snapshot
+// skips the events up to that seq.
+func (d *Desk) Snapshot(agent string) ([]TicketView, int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ticketsLocked(agent), d.seq
+}
+
+// Sees reports whether agent may see ticket t: it is theirs, or in one of
+// their queues.
+func (d *Desk) Sees(agent string, t *Ticket) bool {
+	p := d.program()
+	return visible(p, d.agentSpec(p, agent), t)
 }
 
 // placesLocked returns every waiting ticket's place in its queue.

@@ -92,6 +92,7 @@ type Desk struct {
 	dirty     map[string]bool // tickets changed in memory but not yet saved
 	lastOrder int64
 	headOrder int64
+	seq       int64 // of the last event
 	handle    map[string]time.Duration // queue → average handling time
 	wake      chan struct{}
 }
@@ -252,6 +253,8 @@ func (d *Desk) publish(ev Event) {
 	if ev.At.IsZero() {
 		ev.At = d.now()
 	}
+	d.seq++
+	ev.Seq = d.seq
 	if d.OnEvent != nil {
 		d.OnEvent(ev)
 	}

@@ -126,6 +126,7 @@ const (
 // Event is something that happened at the desk, as subscribers see it.
 // Ticket is a copy: subscribers may keep it.
 type Event struct {
+	Seq    int64         `json:"seq"` // increasing, from 1 at each start of the desk
 	Kind   EventKind     `json:"kind"`
 	At     time.Time     `json:"at"`
 	Ticket *Ticket       `json:"ticket,omitempty"`

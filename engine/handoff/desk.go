@@ -92,7 +92,7 @@ type Desk struct {
 	dirty     map[string]bool // tickets changed in memory but not yet saved
 	lastOrder int64
 	headOrder int64
-	seq       int64 // of the last event
+	seq       int64                    // of the last event
 	handle    map[string]time.Duration // queue → average handling time
 	wake      chan struct{}
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// BackgroundShare is how many average intents the background examples
 	// weigh together.
 	BackgroundShare float64
+	// CentroidWeight adds a nearest-centroid model to the SVM with this
+	// weight (0: none).
+	CentroidWeight float64
 	MinDF           int // drop features seen in fewer training examples
 	MaxIter         int // passes of the SVM solver
 	Seed            uint64
@@ -155,7 +158,46 @@ func Fit(examples []Example, cfg Config) (*Model, error) {
 			m.w[f*nc+k] = v
 		}
 	}
+	if cfg.CentroidWeight > 0 {
+		addCentroids(m.w, X, y, weights, nc, float32(cfg.CentroidWeight))
+	}
 	return m, nil
+}
+
+// addCentroids adds to the feature-major weights w, scaled by lambda, each
+// class's centroid: the normalised mean of its examples' vectors (a
+// nearest-centroid model, linear like the SVM, so the sum costs nothing at
+// classification time).
+func addCentroids(w []float32, X []sparse, y []int32, weight []float64, nc int, lambda float32) {
+	nFeat := len(w)/nc - 1
+	c := make([][]float64, nc)
+	for k := range c {
+		c[k] = make([]float64, nFeat)
+	}
+	for i, x := range X {
+		wt := 1.0
+		if weight != nil {
+			wt = weight[i]
+		}
+		for j, f := range x.idx {
+			c[y[i]][f] += wt * float64(x.val[j])
+		}
+	}
+	for k, ck := range c {
+		norm := 0.0
+		for _, v := range ck {
+			norm += v * v
+		}
+		if norm == 0 {
+			continue
+		}
+		s := float64(lambda) / math.Sqrt(norm)
+		for f, v := range ck {
+			if v != 0 {
+				w[f*nc+k] += float32(v * s)
+			}
+		}
+	}
 }
 
 func (c Config) blockWeights() [nBlocks]float32 {

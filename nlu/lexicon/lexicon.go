@@ -27,6 +27,10 @@ var source string
 // minStem is the shortest stem an entry is also matched by.
 const minStem = 4
 
+// shortMessage is the most tokens a message has for the words marked "^"
+// to count ("no" is a refusal in "no, gracias", not in "no me llegó").
+const shortMessage = 4
+
 // maxPhrase is the longest phrase, in tokens.
 const maxPhrase = 6
 
@@ -42,6 +46,8 @@ type Lexicon struct {
 	byFirst map[string][]*entry            // first folded word → phrases (longest first)
 	byStem  map[string][]*entry            // lang + " " + stem of the first word → phrases
 	single  map[string][]string            // folded word → concepts
+	short   map[string][]string            // folded word → concepts, in short messages only
+	own     map[string][]string            // lang + " " + folded word → concepts, in that language only
 	stem    map[string]map[string][]string // lang → stem → concepts
 	names   []string
 }
@@ -59,7 +65,7 @@ func Default() *Lexicon {
 
 // Parse compiles a lexicon in the format of concepts.txt.
 func Parse(src string) *Lexicon {
-	l := &Lexicon{byFirst: map[string][]*entry{}, byStem: map[string][]*entry{}, single: map[string][]string{}, stem: map[string]map[string][]string{}}
+	l := &Lexicon{byFirst: map[string][]*entry{}, byStem: map[string][]*entry{}, single: map[string][]string{}, short: map[string][]string{}, own: map[string][]string{}, stem: map[string]map[string][]string{}}
 	type key struct{ lang, phrase string }
 	merged := map[key]*entry{}
 	var order []key
@@ -81,10 +87,31 @@ func Parse(src string) *Lexicon {
 		lang = strings.TrimSpace(lang)
 		for _, item := range strings.Split(list, ",") {
 			item = strings.TrimSpace(item)
-			exact := strings.HasPrefix(item, "=")
-			item = strings.TrimPrefix(item, "=")
+			short := strings.HasPrefix(item, "^")
+			own := strings.HasPrefix(item, "!")
+			exact := short || own || strings.HasPrefix(item, "=")
+			item = strings.TrimLeft(item, "=^!")
 			toks := normalize.Tokens(item, lang)
 			if len(toks) == 0 {
+				continue
+			}
+			if len(toks) == 1 && toks[0].Fold != normalize.Fold(normalize.Clean(item)) {
+				// the normaliser spells it as another word ("nop" → "no",
+				// "okis" → "ok"): that word's entry decides
+				continue
+			}
+			if short || own {
+				m := l.short
+				if own {
+					m = l.own
+				}
+				k := toks[0].Fold
+				if own {
+					k = lang + " " + k
+				}
+				if len(toks) == 1 && !slices.Contains(m[k], concept) {
+					m[k] = append(m[k], concept)
+				}
 				continue
 			}
 			e := &entry{lang: lang}
@@ -171,6 +198,7 @@ func (l *Lexicon) Words() []string {
 // else (in Spanish) without its diminutive ("puntitos" → "puntos").
 func (l *Lexicon) Match(toks []normalize.Token, lang string) []string {
 	var out []string
+	short := len(toks) <= shortMessage
 	for i := 0; i < len(toks); {
 		t := toks[i]
 		if n, cs := l.phrase(toks[i:], lang); n > 0 {
@@ -180,6 +208,14 @@ func (l *Lexicon) Match(toks []normalize.Token, lang string) []string {
 		}
 		i++
 		if cs, ok := l.single[t.Fold]; ok {
+			out = append(out, cs...)
+			continue
+		}
+		if cs, ok := l.short[t.Fold]; ok && short {
+			out = append(out, cs...)
+			continue
+		}
+		if cs, ok := l.own[lang+" "+t.Fold]; ok {
 			out = append(out, cs...)
 			continue
 		}

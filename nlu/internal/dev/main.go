@@ -21,6 +21,7 @@ import (
 func main() {
 	dir := flag.String("dir", "../shared/datasets", "datasets")
 	errs := flag.Bool("errors", false, "print the validation errors")
+	cv := flag.Int("cv", 0, "cross-validate inside train.jsonl in K folds instead")
 	var cfg classify.Config
 	flag.Float64Var(&cfg.C, "C", 0, "")
 	flag.Float64Var(&cfg.CharWeight, "cw", 0, "")
@@ -29,9 +30,15 @@ func main() {
 	flag.BoolVar(&cfg.NoLexicon, "nolex", false, "")
 	flag.BoolVar(&cfg.NoBackground, "nobg", false, "")
 	flag.Float64Var(&cfg.BackgroundShare, "bgs", 0, "")
+	flag.Float64Var(&cfg.CentroidWeight, "cen", 0, "")
 	flag.BoolVar(&cfg.NoSpell, "nospell", false, "")
 	flag.Parse()
 	for _, name := range flag.Args() {
+		if *cv > 0 {
+			cvErrors = *errs
+			crossValidate(filepath.Join(*dir, name), name, cfg, *cv)
+			continue
+		}
 		run(filepath.Join(*dir, name), name, cfg, *errs)
 	}
 }
@@ -121,4 +128,56 @@ func split(ex []classify.Example) (a, b []classify.Example) {
 		}
 	}
 	return a, b
+}
+
+var cvErrors bool
+
+// crossValidate reports the closed-set accuracy of k folds inside train
+// (examples dealt to folds in turn within each intent).
+func crossValidate(ds, name string, cfg classify.Config, k int) {
+	cfg.Lang = "en"
+	if strings.HasSuffix(name, "_es") {
+		cfg.Lang = "es"
+	}
+	train, err := eval.ReadFile(filepath.Join(ds, "train.jsonl"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	seen := map[string]int{}
+	fold := make([]int, len(train))
+	for i, ex := range train {
+		fold[i] = seen[ex.Intent] % k
+		seen[ex.Intent]++
+	}
+	right, n := 0, 0
+	for f := range k {
+		var tr, te []classify.Example
+		for i, ex := range train {
+			if fold[i] == f {
+				te = append(te, ex)
+			} else {
+				tr = append(tr, ex)
+			}
+		}
+		m, err := classify.Fit(tr, cfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		for _, ex := range te {
+			p := m.Predict(ex.Text)
+			top := p[0].Intent
+			if top == classify.OOS && len(p) > 1 {
+				top = p[1].Intent // closed set: the best real intent
+			}
+			if top == ex.Intent {
+				right++
+			} else if cvErrors {
+				fmt.Printf("  %.2f %-20s %-20s %s\n", p[0].Confidence, ex.Intent, top, ex.Text)
+			}
+			n++
+		}
+	}
+	fmt.Printf("%-24s cv%d closed acc %.3f (%d)\n", name, k, float64(right)/float64(n), n)
 }

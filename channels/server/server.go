@@ -650,6 +650,8 @@ func (b *backend) Trigger(ctx context.Context, user, event string, data map[stri
 	switch {
 	case t.OptedOut:
 		d.Status, d.Reason = channels.OptedOut, "the user asked for no notifications"
+	case t.NoFlow:
+		d.Status, d.Reason = channels.NoFlow, "no flow is triggered by the event "+event
 	case len(t.Messages) == 0:
 		d.Status = channels.Silent
 	case t.Delivered:

@@ -161,6 +161,10 @@ func TestRESTWebchatAndProactive(t *testing.T) {
 	if m := c2.next("message"); m["text"] != "Tu pedido B5 va en camino." || m["seq"].(float64) != 6 {
 		t.Fatalf("drained on reconnect: %v", m)
 	}
+	// an event no flow handles
+	if code, v := do(t, "POST", s.URL()+"/api/v1/events", "", `{"user":"bea","event":"nada"}`); code != 200 || v["status"] != "no_flow" {
+		t.Fatalf("unhandled event: %d %v", code, v)
+	}
 	// opting out
 	c2.send(map[string]any{"type": "message", "text": "no quiero más avisos", "id": "m3"})
 	if m := c2.next("message"); m["text"] != "Listo, no te enviaremos más avisos." {
@@ -319,4 +323,23 @@ func TestBotFromFS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "embedded/flows/one.yaml:2:") {
 		t.Fatalf("a broken embedded bot: %v", err)
 	}
+}
+
+func TestWatchReloads(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "testdata/tienda", dir)
+	s := start(t, server.Config{Dir: dir, Watch: true})
+	main := filepath.Join(dir, "flows", "main.yaml")
+	src, _ := os.ReadFile(main)
+	// a broken edit is ignored: the old program keeps answering
+	os.WriteFile(main, []byte(strings.Replace(string(src), "steps:", "stepz:", 1)), 0o644)
+	time.Sleep(1500 * time.Millisecond) // the watcher polls once a second
+	if _, v := do(t, "POST", s.URL()+"/api/v1/conversations/w0/messages", "", `{"text":"hola"}`); len(texts(v)) == 0 || texts(v)[0] != "¡Hola! Soy el bot de la tienda." {
+		t.Fatalf("after a broken edit: %v", v)
+	}
+	os.WriteFile(main, []byte(strings.Replace(string(src), "Soy el bot de la tienda.", "Soy el bot recargado.", 1)), 0o644)
+	waitFor(t, func() bool {
+		_, v := do(t, "POST", s.URL()+"/api/v1/conversations/w"+fmt.Sprint(time.Now().UnixNano())+"/messages", "", `{"text":"hola"}`)
+		return len(texts(v)) > 0 && texts(v)[0] == "¡Hola! Soy el bot recargado."
+	})
 }

@@ -109,6 +109,11 @@ func BenchmarkTurnBolt(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
+	defer func() {
+		if s, err := st.Stats(); err == nil && s.Transactions > 0 {
+			b.ReportMetric(float64(s.Commits)/float64(s.Transactions), "commits/tx")
+		}
+	}()
 	rt := benchRuntime(b, st)
 	ctx := context.Background()
 	var conv atomic.Int64

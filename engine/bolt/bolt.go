@@ -68,6 +68,8 @@ type Store struct {
 	wake    chan struct{}
 	stopped chan struct{}
 	maxTx   int
+	txs     atomic.Int64 // transactions written by the committer
+	commits atomic.Int64 // commits they held
 }
 
 // pending is a commit waiting for its transaction.
@@ -342,12 +344,14 @@ func (p *prepared) apply(tx *bbolt.Tx) error {
 		}
 	}
 	tr := tx.Bucket(bTranscripts)
+	tr.FillPercent = 0.9 // entries are added at the end of a conversation's range
 	for _, kv := range p.entries {
 		if err := tr.Put(kv[0], kv[1]); err != nil {
 			return err
 		}
 	}
 	tb := tx.Bucket(bTimers)
+	tb.FillPercent = 0.9 // mostly appended: due times grow
 	for _, k := range p.unschedule {
 		if err := tb.Delete(k); err != nil {
 			return err
@@ -360,6 +364,7 @@ func (p *prepared) apply(tx *bbolt.Tx) error {
 	}
 	if len(p.events) > 0 {
 		eb := tx.Bucket(bEvents)
+		eb.FillPercent = 1 // appended in seq order
 		for _, v := range p.events {
 			seq, err := eb.NextSequence()
 			if err != nil {
@@ -431,6 +436,8 @@ func (s *Store) committer() {
 			<-s.wake
 			continue
 		}
+		s.txs.Add(1)
+		s.commits.Add(int64(len(batch)))
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			for _, w := range batch {
 				if err := w.p.apply(tx); err != nil {
@@ -829,15 +836,17 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 
 // Stats are counts of what the store holds.
 type Stats struct {
-	Schema      int   `json:"schema"`
-	Sessions    int   `json:"sessions"`
-	Transcript  int   `json:"transcript_entries"`
-	Timers      int   `json:"timers"`
-	Events      int   `json:"events"`
-	Profiles    int   `json:"profiles"`
-	Outbox      int   `json:"outbox"`
-	FileBytes   int64 `json:"file_bytes"`
-	MaxEventSeq int64 `json:"max_event_seq"`
+	Schema       int   `json:"schema"`
+	Sessions     int   `json:"sessions"`
+	Transcript   int   `json:"transcript_entries"`
+	Timers       int   `json:"timers"`
+	Events       int   `json:"events"`
+	Profiles     int   `json:"profiles"`
+	Outbox       int   `json:"outbox"`
+	FileBytes    int64 `json:"file_bytes"`
+	MaxEventSeq  int64 `json:"max_event_seq"`
+	Commits      int64 `json:"commits"`      // since Open
+	Transactions int64 `json:"transactions"` // since Open: commits share them
 }
 
 // Stats counts what the store holds (it reads bucket statistics, not every record).
@@ -853,6 +862,7 @@ func (s *Store) Stats() (Stats, error) {
 		st.Outbox = tx.Bucket(bOutbox).Stats().KeyN
 		st.FileBytes = tx.Size()
 		st.MaxEventSeq = int64(tx.Bucket(bEvents).Sequence())
+		st.Commits, st.Transactions = s.commits.Load(), s.txs.Load()
 		return nil
 	})
 	return st, err

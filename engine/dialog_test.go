@@ -377,3 +377,27 @@ func TestFiftyConcurrentMessagesOneConversation(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A trigger guard reading `waiting` keeps a flow from starting as a
+// digression: a lone "no" answers nothing while an order number is asked
+// for, and starts its flow when nothing is pending.
+func TestGuardOnWaiting(t *testing.T) {
+	p := sizeBot()
+	p.Flows = append(p.Flows, &engine.Flow{
+		Name:     "nothing_else",
+		Triggers: engine.Triggers{Keywords: []string{"no gracias"}, Guard: engine.MustExpr(`waiting == ""`)},
+		Steps:    []engine.Step{&engine.Say{Message: msg("¡Que tengas un buen día!")}},
+	})
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "quiero cambiar la talla", txtAskOrder)
+	h.expect("c", "no gracias", txtRetryOrder)
+	h.expect("c", "A1234", txtAskSize)
+	h.expect("d", "no gracias", "¡Que tengas un buen día!")
+	env := engine.Builtins()
+	if env[engine.VarWaiting] != engine.String {
+		t.Fatalf("waiting is not a string builtin: %v", env[engine.VarWaiting])
+	}
+}

@@ -459,6 +459,7 @@ func (t *turn) vars() map[string]any {
 	m[VarIntent] = t.intent
 	m[VarConfidence] = t.confidence
 	m[VarNow] = t.now.In(t.p.loc)
+	m[VarWaiting] = t.waitingFlow()
 	if t.profile != nil {
 		for _, v := range t.profile.Vars {
 			m[v.Name] = v.Value

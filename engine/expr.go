@@ -33,6 +33,11 @@ const (
 	VarConfidence = "confidence" // number: the confidence of that intent
 	VarEvent      = "event"      // object: the data of the event that started the flow
 	VarNow        = "now"        // date: the current time in the bot's time zone
+	// VarWaiting names the flow waiting for the shopper's answer (a question
+	// or a wait) when the message arrived, "" when none: a trigger guard
+	// `waiting == ""` keeps a flow (a "yes" or "no" with nothing asked)
+	// from starting as a digression in the middle of another.
+	VarWaiting = "waiting"
 	// VarSuggestions holds, in the fallback flow, the likeliest intents as
 	// buttons: a list of {label, value}; pressing one starts its flow.
 	VarSuggestions = "suggestions"
@@ -62,6 +67,7 @@ func Builtins() Env {
 		VarConfidence:  Number,
 		VarEvent:       ObjectOf(nil),
 		VarNow:         Date,
+		VarWaiting:     String,
 		VarSuggestions: ListOf(ChoiceType),
 		VarResumed:     String,
 	}

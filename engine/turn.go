@@ -2,8 +2,8 @@ package engine
 
 import (
 	"context"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -540,7 +540,9 @@ func (t *turn) guard(f *Flow) bool {
 	if f.Triggers.Guard == nil {
 		return true
 	}
-	ok, err := f.Triggers.Guard.EvalBool(t.vars())
+	vars := t.vars()
+	vars[VarWaiting] = t.waitingFlow() // the frame's mode may have changed since the environment was built
+	ok, err := f.Triggers.Guard.EvalBool(vars)
 	if err != nil {
 		t.event(EvError, f.Name, "guard: "+err.Error())
 		return false

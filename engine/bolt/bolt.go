@@ -295,7 +295,9 @@ func prepare(c *engine.Commit) (*prepared, error) {
 	if se := c.Session; se != nil {
 		p.id = []byte(se.ID)
 		p.session = encodeSession(se)
-		p.user = userConvKey(userKey(se), se.ID)
+		if se.User != "" { // an anonymous conversation is its own user: no index entry
+			p.user = userConvKey(se.User, se.ID)
+		}
 		for i := range c.Entries {
 			e := &c.Entries[i]
 			v, err := encodeEntry(e)
@@ -336,10 +338,12 @@ func (p *prepared) apply(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bSessions).Put(p.id, p.session); err != nil {
 			return err
 		}
-		users := tx.Bucket(bUsers)
-		if users.Get(p.user) == nil {
-			if err := users.Put(p.user, nil); err != nil {
-				return err
+		if p.user != nil {
+			users := tx.Bucket(bUsers)
+			if users.Get(p.user) == nil {
+				if err := users.Put(p.user, nil); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -598,15 +602,28 @@ func (s *Store) Conversations(ctx context.Context, user string) ([]string, error
 		return nil, err
 	}
 	var out []string
-	prefix := lp(nil, user)
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bUsers).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			out = append(out, string(k[len(prefix):]))
-		}
+		out = userConversations(tx, user)
 		return nil
 	})
 	return out, err
+}
+
+// userConversations lists a user's conversations: those indexed under the
+// user, and the anonymous conversation whose id it is.
+func userConversations(tx *bbolt.Tx, user string) []string {
+	var out []string
+	prefix := lp(nil, user)
+	c := tx.Bucket(bUsers).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, string(k[len(prefix):]))
+	}
+	if b := tx.Bucket(bSessions).Get([]byte(user)); b != nil {
+		if se, err := decodeSession(b); err == nil && se.User == "" {
+			out = append(out, user)
+		}
+	}
+	return out
 }
 
 // deleteConversation removes a conversation's session, transcript, timers
@@ -626,7 +643,10 @@ func deleteConversation(tx *bbolt.Tx, se *engine.Session) error {
 			return err
 		}
 	}
-	return tx.Bucket(bUsers).Delete(userConvKey(userKey(se), se.ID))
+	if se.User == "" {
+		return nil
+	}
+	return tx.Bucket(bUsers).Delete(userConvKey(se.User, se.ID))
 }
 
 func deletePrefix(b *bbolt.Bucket, prefix []byte) error {
@@ -649,12 +669,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) error {
 	gone := map[string]bool{}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		prefix := lp(nil, user)
-		var ids []string
-		c := tx.Bucket(bUsers).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			ids = append(ids, string(k[len(prefix):]))
-		}
-		for _, id := range ids {
+		for _, id := range userConversations(tx, user) {
 			if err := tx.Bucket(bUsers).Delete(userConvKey(user, id)); err != nil {
 				return err
 			}

@@ -79,8 +79,7 @@ type entry struct {
 func pack(e *engine.Entry) entry {
 	p := entry{seq: e.Seq, at: e.At.UnixNano(), from: e.From, text: e.Text, flow: e.Flow, channel: e.Channel, choices: e.Choices, id: e.ID}
 	if e.Choice != "" || e.Event != "" || e.Data != nil || e.Agent != "" || e.Image != "" || e.Link != nil ||
-		e.Attachments != nil || e.Location != nil || e.Proactive || e.Template != nil || e.Receipt != nil ||
-		e.At.Location() != time.UTC {
+		e.Attachments != nil || e.Location != nil || e.Proactive || e.Template != nil || e.Receipt != nil {
 		full := *e
 		p.full = &full
 	}
@@ -166,7 +165,7 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 			cv = &conv{}
 			sh.convs[se.ID] = cv
 		} else if cv.session != nil {
-			oldUser = userKey(cv.session)
+			oldUser = cv.session.User
 		}
 		cv.session = se
 		if cv.entries == nil && len(c.Entries) > 0 {
@@ -200,8 +199,8 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 			sh.mu.Unlock()
 		}
 	}
-	if se != nil && oldUser != userKey(se) {
-		uk := userKey(se)
+	if se != nil && se.User != "" && oldUser != se.User {
+		uk := se.User
 		sh := s.shard(uk)
 		sh.mu.Lock()
 		if !slices.Contains(sh.users[uk], se.ID) {
@@ -440,15 +439,20 @@ func (s *Store) Ack(ctx context.Context, items []engine.OutboxItem) error {
 	return nil
 }
 
-// Conversations implements engine.Store.
+// Conversations implements engine.Store. An anonymous conversation is
+// not indexed: it is its own user.
 func (s *Store) Conversations(ctx context.Context, user string) ([]string, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	sh := s.shard(user)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return slices.Clone(sh.users[user]), nil
+	ids := slices.Clone(sh.users[user])
+	if cv := sh.convs[user]; cv != nil && cv.session.User == "" {
+		ids = append(ids, user)
+	}
+	sh.mu.Unlock()
+	return ids, nil
 }
 
 // EraseUser implements engine.Store.
@@ -459,6 +463,9 @@ func (s *Store) EraseUser(ctx context.Context, user string) error {
 	ush := s.shard(user)
 	ush.mu.Lock()
 	ids := ush.users[user]
+	if cv := ush.convs[user]; cv != nil && cv.session.User == "" {
+		ids = append(slices.Clip(ids), user)
+	}
 	delete(ush.users, user)
 	delete(ush.profiles, user)
 	delete(ush.outbox, user)
@@ -501,7 +508,9 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 			for id, cv := range sh.convs {
 				if cv.session.LastActive.Before(p.Transcripts) && len(cv.timers) == 0 {
 					delete(sh.convs, id)
-					pruned = append(pruned, gone{userKey(cv.session), id})
+					if cv.session.User != "" {
+						pruned = append(pruned, gone{cv.session.User, id})
+					}
 					continue
 				}
 				cut := p.Transcripts.UnixNano()

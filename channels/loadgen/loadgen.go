@@ -275,8 +275,8 @@ func wsLoad(ctx context.Context, cfg Config) (*Result, error) {
 					}
 					if f.Type == "message" {
 						lat[i] = append(lat[i], time.Since(sent))
-						// drain the rest of the turn up to its typing-off frame
-						for f.Type != "typing" {
+						// drain the rest of the turn, up to its ack
+						for f.Type != "ack" {
 							if err := ws.ReadJSON(&f); err != nil {
 								errs.Add(1)
 								return

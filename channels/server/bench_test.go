@@ -75,8 +75,7 @@ func BenchmarkWebchatRoundTrip(b *testing.B) {
 	for i := range b.N {
 		ws.WriteJSON(map[string]any{"type": "message", "text": "hola", "id": fmt.Sprint(i)})
 		read("message")
-		read("message")
-		read("typing")
+		read("ack")
 	}
 }
 

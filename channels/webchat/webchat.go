@@ -67,8 +67,10 @@ type Hub struct {
 	Rate      float64       // messages per second per connection (DefaultRate)
 	Burst     int           // (DefaultBurst)
 	PongWait  time.Duration // (DefaultPongWait)
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// TypingDelay is how long a turn runs before "typing…" shows (DefaultTypingDelay).
+	TypingDelay time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
 
 	once       sync.Once
 	upgrader   websocket.Upgrader
@@ -572,19 +574,25 @@ func (c *conn) handle(f frame) {
 		return
 	}
 	defer h.turns.Done()
-	c.send(frame{Type: "typing", On: true})
+	delay := h.TypingDelay
+	if delay <= 0 {
+		delay = DefaultTypingDelay
+	}
+	typing := c.typingAfter(delay)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	turn, err := h.Backend.Handle(ctx, in)
+	shown := typing()
 	if err != nil {
 		if engine.ErrCode(err) == engine.EInternal {
 			h.logger().Error("webchat: turn failed", "conversation", conv, "err", err)
 		}
-		c.send(frame{Type: "typing"})
+		if shown {
+			c.send(frame{Type: "typing"})
+		}
 		c.send(frame{Type: "error", ID: f.ID, Error: politeError(err, c.lang)})
 		return
 	}
-	c.send(frame{Type: "ack", ID: f.ID})
 	for _, o := range h.connsOf(conv) {
 		if o != c {
 			o.sync(ctx, true) // other tabs of the conversation show both sides
@@ -598,7 +606,36 @@ func (c *conn) handle(f frame) {
 			c.send(messageFrame(m, 0, h.now()))
 		}
 	}
-	c.send(frame{Type: "typing"})
+	if shown {
+		c.send(frame{Type: "typing"})
+	}
+	c.send(frame{Type: "ack", ID: f.ID}) // the turn is over
+}
+
+// DefaultTypingDelay is how long a turn runs before the page shows
+// "typing…": a quick answer needs no indicator (and saves two frames).
+const DefaultTypingDelay = 300 * time.Millisecond
+
+// typingAfter shows the typing indicator if the turn is still running after
+// d. The returned function ends the wait and reports whether it was shown.
+func (c *conn) typingAfter(d time.Duration) func() bool {
+	var mu sync.Mutex
+	shown, over := false, false
+	t := time.AfterFunc(d, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !over {
+			shown = true
+			c.send(frame{Type: "typing", On: true})
+		}
+	})
+	return func() bool {
+		t.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		over = true
+		return shown
+	}
 }
 
 func quote(s string) string {

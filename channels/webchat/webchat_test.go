@@ -17,6 +17,7 @@ import (
 	"github.com/charlabot/charla/channels"
 	"github.com/charlabot/charla/channels/channeltest"
 	"github.com/charlabot/charla/channels/webchat"
+	"github.com/charlabot/charla/engine"
 )
 
 type frame struct {
@@ -412,5 +413,62 @@ func TestShutdownClosesConnections(t *testing.T) {
 	}
 	if _, resp, err := websocket.DefaultDialer.Dial(url, nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("dial after shutdown: %v", err)
+	}
+}
+
+// slow is a backend whose turns wait for release.
+type slow struct {
+	*channeltest.Bot
+	release chan struct{}
+}
+
+func (s slow) Handle(ctx context.Context, in engine.Inbound) (*engine.Turn, error) {
+	<-s.release
+	return s.Bot.Handle(ctx, in)
+}
+
+func TestTypingIndicatorOnlyForSlowTurns(t *testing.T) {
+	b := slow{&channeltest.Bot{}, make(chan struct{}, 1)}
+	url := start(t, &webchat.Hub{Backend: b, TypingDelay: time.Millisecond})
+	c := dial(t, url)
+	c.hello("", "", 0)
+	c.say("hola")
+	if f := c.until("typing"); !f.On {
+		t.Fatalf("a slow turn: %+v, want typing on", f)
+	}
+	b.release <- struct{}{}
+	var seen []string
+	for {
+		f, err := c.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, f.Type)
+		if f.Type == "ack" {
+			break
+		}
+	}
+	if strings.Join(seen, " ") != "message typing ack" {
+		t.Errorf("frames after the turn: %v, want message, typing off, ack", seen)
+	}
+
+	// a quick turn shows no indicator
+	fast := start(t, &webchat.Hub{Backend: &channeltest.Bot{}})
+	c2 := dial(t, fast)
+	c2.hello("", "", 0)
+	c2.say("hola")
+	seen = nil
+	for {
+		f, err := c2.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, f.Type)
+		if f.Type == "ack" {
+			break
+		}
+	}
+	if strings.Join(seen, " ") != "message ack" {
+		t.Errorf("frames of a quick turn: %v", seen)
 	}
 }

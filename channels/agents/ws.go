@@ -15,7 +15,7 @@ import (
 
 // The console's WebSocket (/agent/ws) only speaks: the server sends
 //
-//	{"type": "snapshot", "seq": N, "status": "available", "conversations": [...]}
+//	{"type": "snapshot", "seq": N, "status": "available", "conversations": [...], "queues": [...], "agents": [...]}
 //
 // first, then {"type": "event", "event": {...}} for every desk event the
 // agent may see (a ticket that leaves their sight comes as ticket.removed
@@ -152,7 +152,12 @@ func (h *hub) snapshot(c *wsConn) {
 	if ts == nil {
 		ts = []handoff.TicketView{}
 	}
-	b, err := json.Marshal(map[string]any{"type": "snapshot", "seq": seq, "status": h.c.Desk.Status(c.agent), "conversations": ts})
+	lang := h.c.program().DefaultLang()
+	if a := h.c.program().Agent(c.agent); a != nil && a.Lang != "" {
+		lang = a.Lang
+	}
+	b, err := json.Marshal(map[string]any{"type": "snapshot", "seq": seq, "status": h.c.Desk.Status(c.agent), "conversations": ts,
+		"queues": h.c.Desk.Queues(c.agent, lang), "agents": h.c.Desk.Agents()})
 	if err == nil {
 		c.send(b)
 	}

@@ -20,7 +20,9 @@
       reminder: "Tienes un cliente sin respuesta: ", newconv: "Nueva conversación en espera", closed: "cerrada",
       gone: "La conversación ya no está en tus filas.", confirmclose: "¿Cerrar la conversación?", verified: "verificado",
       seen: "Visto en ", conversations: "conversaciones", open: "abierta", shut: "cerrada", agents: "agentes",
-      unanswered: "sin respuesta", event: "Evento: "
+      unanswered: "sin respuesta", event: "Evento: ",
+      mv_assigned: "asignada", mv_claimed: "tomada", mv_transferred: "transferida", mv_requeued: "de vuelta en la fila",
+      mv_timeout: "sin respuesta a tiempo", mv_message: "mensaje para después"
     },
     en: {
       title: "Agent console", agent: "Agent", password: "Password", signin: "Sign in", signout: "Sign out",
@@ -36,7 +38,9 @@
       reminder: "A customer is waiting for your answer: ", newconv: "New conversation waiting", closed: "closed",
       gone: "The conversation is no longer in your queues.", confirmclose: "Close the conversation?", verified: "verified",
       seen: "Seen on ", conversations: "conversations", open: "open", shut: "closed", agents: "agents",
-      unanswered: "unanswered", event: "Event: "
+      unanswered: "unanswered", event: "Event: ",
+      mv_assigned: "assigned", mv_claimed: "taken", mv_transferred: "transferred", mv_requeued: "back in the queue",
+      mv_timeout: "nobody answered in time", mv_message: "message for later"
     }
   };
 
@@ -154,6 +158,8 @@
         tickets = {};
         (f.conversations || []).forEach(function (t) { tickets[t.conversation] = t; });
         if (f.status) $("status").value = f.status === "away" ? "away" : "available";
+        if (f.queues) me.queues = f.queues;
+        if (f.agents) { me.agents = f.agents; fillTransfer(); }
         renderAll();
         if (current) openConversation(current, true);
       } else if (f.type === "event") {
@@ -459,7 +465,7 @@
     var ul = $("moves");
     clear(ul);
     (t.moves || []).forEach(function (m) {
-      ul.appendChild(el("li", null, new Date(m.at).toLocaleTimeString(lang) + " " + m.kind + (m.agent ? " → " + agentName(m.agent) : "") +
+      ul.appendChild(el("li", null, new Date(m.at).toLocaleTimeString(lang) + " " + (T["mv_" + m.kind] || m.kind) + (m.agent ? " → " + agentName(m.agent) : "") +
         (m.queue ? " [" + queueTitle(m.queue) + "]" : "") + (m.note ? ": " + m.note : "")));
     });
   }

@@ -343,3 +343,42 @@ func TestWatchReloads(t *testing.T) {
 		return len(texts(v)) > 0 && texts(v)[0] == "¡Hola! Soy el bot recargado."
 	})
 }
+
+func TestTelegramWebhook(t *testing.T) {
+	api := channeltest.NewTelegramAPI(t, "42:TOKEN")
+	s := start(t, server.Config{TelegramEndpoint: api.Endpoint(),
+		Getenv: env(map[string]string{server.EnvTelegramToken: "42:TOKEN", server.EnvTelegramSecret: "hook-secret"})})
+	update := `{"update_id": 501, "message": {"message_id": 7, "date": 1441645532, "chat": {"id": 901, "type": "private"}, "from": {"id": 901, "first_name": "Eva"}, "text": "hola"}}`
+	post := func(secret string) int {
+		req, _ := http.NewRequest("POST", s.URL()+"/telegram/webhook", strings.NewReader(update))
+		if secret != "" {
+			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("wrong"); code != 401 {
+		t.Errorf("wrong secret: %d", code)
+	}
+	if code := post("hook-secret"); code != 200 {
+		t.Fatalf("right secret: %d", code)
+	}
+	if code := post("hook-secret"); code != 200 { // redelivered
+		t.Fatalf("redelivery: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if m, _, err := api.Next(ctx, 901, 0); err != nil || m.Text != "¡Hola! Soy el bot de la tienda." {
+		t.Fatalf("reply: %+v %v", m, err)
+	}
+	if n := len(api.Sent()); n != 2 {
+		t.Errorf("%d messages sent for one update delivered twice, want 2 (greeting + question)", n)
+	}
+	if n := api.Calls("getUpdates"); n != 0 {
+		t.Errorf("webhook mode polled getUpdates %d times", n)
+	}
+}

@@ -94,8 +94,11 @@ func (c *Connector) deliver(body []byte) error {
 			switch {
 			case ev.Message != nil && ev.Message.IsEcho:
 			case ev.Message != nil || ev.Postback != nil:
+				if mid := midOf(ev); mid != "" && c.inbox.Known(mid) {
+					continue // Meta redelivered it
+				}
 				w, ok := c.inbound(ev, conv, at)
-				if ok && !c.inbox.Known(w.ID) {
+				if ok {
 					c.windows.Touch(conv, at)
 					work = append(work, w)
 				}
@@ -116,6 +119,13 @@ func (c *Connector) deliver(body []byte) error {
 		}
 	}
 	return c.inbox.Dispatch(work)
+}
+
+func midOf(ev event) string {
+	if ev.Message != nil {
+		return ev.Message.Mid
+	}
+	return ev.Postback.Mid
 }
 
 // inbound turns a message or postback into work: a turn, or the answer

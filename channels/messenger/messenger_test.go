@@ -355,3 +355,20 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Error("missing verify token accepted")
 	}
 }
+
+func TestDuplicates(t *testing.T) {
+	e := start(t, nil)
+	ctx := testCtx(t)
+	u := e.page.User(psid)
+	ev := u.Event("message", map[string]any{"mid": "m_dup1", "text": "uno"})
+	for range 3 { // Meta redelivers
+		if err := u.Deliver(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect(t, ctx, u, "Dijiste: uno")
+	ping(t, ctx, u)
+	if n := len(e.rec.Inbound()); n != 2 {
+		t.Errorf("%d turns, want 2", n)
+	}
+}

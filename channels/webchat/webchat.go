@@ -359,7 +359,7 @@ type conn struct {
 }
 
 // send queues a frame for the writer; a client too slow to take them is
-// disconnected.
+// disconnected. It takes no lock, so callers may hold c.mu.
 func (c *conn) send(f frame) {
 	b, err := json.Marshal(f)
 	if err != nil {
@@ -369,8 +369,8 @@ func (c *conn) send(f frame) {
 	case <-c.done:
 	case c.out <- b:
 	default:
-		c.h.logger().Warn("webchat: client too slow, closing", "conversation", c.conversation())
-		c.closeWith(websocket.ClosePolicyViolation, "too slow")
+		c.h.logger().Warn("webchat: client too slow, closing")
+		go c.closeWith(websocket.ClosePolicyViolation, "too slow")
 	}
 }
 
@@ -675,25 +675,11 @@ func (c *conn) sync(ctx context.Context, withUser bool) (bool, error) {
 			continue
 		}
 		if withUser || e.From != engine.FromUser {
-			c.sendLocked(entryFrame(e, false))
+			c.send(entryFrame(e, false))
 			sent = true
 		}
 	}
 	return sent, nil
-}
-
-// sendLocked is send for callers holding c.mu.
-func (c *conn) sendLocked(f frame) {
-	b, err := json.Marshal(f)
-	if err != nil {
-		return
-	}
-	select {
-	case <-c.done:
-	case c.out <- b:
-	default:
-		go c.closeWith(websocket.ClosePolicyViolation, "too slow")
-	}
 }
 
 // hello attaches the connection to a conversation (a new one, or the one
@@ -747,10 +733,10 @@ func (c *conn) hello(f frame) {
 	if n := len(entries); n > 0 {
 		last = entries[n-1].Seq
 	}
-	c.sendLocked(frame{Type: "welcome", Conversation: conv, User: user, Verified: verified, Seq: last, Lang: c.lang})
+	c.send(frame{Type: "welcome", Conversation: conv, User: user, Verified: verified, Seq: last, Lang: c.lang})
 	for _, e := range entries {
 		if shown(e) {
-			c.sendLocked(entryFrame(e, true))
+			c.send(entryFrame(e, true))
 		}
 		c.seq = max(c.seq, e.Seq)
 	}
@@ -766,9 +752,9 @@ func (c *conn) hello(f frame) {
 		for _, e := range box {
 			switch {
 			case e.Seq == 0: // from another conversation of the user
-				c.sendLocked(entryFrame(e, true))
+				c.send(entryFrame(e, true))
 			case e.Seq > c.seq: // not already replayed
-				c.sendLocked(entryFrame(e, true))
+				c.send(entryFrame(e, true))
 				c.seq = e.Seq
 			}
 		}

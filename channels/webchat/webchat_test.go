@@ -437,18 +437,7 @@ func TestTypingIndicatorOnlyForSlowTurns(t *testing.T) {
 		t.Fatalf("a slow turn: %+v, want typing on", f)
 	}
 	b.release <- struct{}{}
-	var seen []string
-	for {
-		f, err := c.read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = append(seen, f.Type)
-		if f.Type == "ack" {
-			break
-		}
-	}
-	if strings.Join(seen, " ") != "message typing ack" {
+	if seen := c.turnFrames(); seen != "message typing ack" {
 		t.Errorf("frames after the turn: %v, want message, typing off, ack", seen)
 	}
 
@@ -457,18 +446,23 @@ func TestTypingIndicatorOnlyForSlowTurns(t *testing.T) {
 	c2 := dial(t, fast)
 	c2.hello("", "", 0)
 	c2.say("hola")
-	seen = nil
+	if seen := c2.turnFrames(); seen != "message ack" {
+		t.Errorf("frames of a quick turn: %v", seen)
+	}
+}
+
+// turnFrames reads the frames of a turn up to its ack and returns their types.
+func (c *client) turnFrames() string {
+	c.t.Helper()
+	var seen []string
 	for {
-		f, err := c2.read()
+		f, err := c.read()
 		if err != nil {
-			t.Fatal(err)
+			c.t.Fatal(err)
 		}
 		seen = append(seen, f.Type)
 		if f.Type == "ack" {
-			break
+			return strings.Join(seen, " ")
 		}
-	}
-	if strings.Join(seen, " ") != "message ack" {
-		t.Errorf("frames of a quick turn: %v", seen)
 	}
 }

@@ -717,6 +717,11 @@ func (c *conn) hello(f frame) {
 			conv = ""
 		} else if cv, err := h.Backend.Conversation(ctx, conv); err == nil && cv.User != "" && cv.User != user && cv.Verified {
 			conv = "" // a verified user's conversation is theirs alone
+		} else if engine.ErrCode(err) == engine.ENotFound && f.After > 0 {
+			// The page shows a conversation this server does not have (its
+			// data was wiped): start afresh, or the new messages' seqs would
+			// collide with the bubbles on screen.
+			conv = ""
 		} else if err != nil && engine.ErrCode(err) != engine.ENotFound {
 			h.logger().Error("webchat: reading conversation", "conversation", conv, "err", err)
 		}

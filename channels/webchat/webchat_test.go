@@ -466,3 +466,17 @@ func (c *client) turnFrames() string {
 		}
 	}
 }
+
+func TestForgottenConversationStartsAfresh(t *testing.T) {
+	url := start(t, &webchat.Hub{Backend: &channeltest.Bot{}})
+	c := dial(t, url)
+	// a page that shows 12 bubbles of a conversation this server never had
+	if w := c.hello("wc-gone", "", 12); w.Conversation == "wc-gone" || w.Conversation == "" {
+		t.Fatalf("welcome %+v: want a new conversation", w)
+	}
+	// a page with nothing on screen may name its own new conversation
+	c2 := dial(t, url)
+	if w := c2.hello("wc-mine", "", 0); w.Conversation != "wc-mine" {
+		t.Fatalf("welcome %+v", w)
+	}
+}

@@ -300,3 +300,9 @@ func (rt *Runtime) Requeue(ctx context.Context, conv, queue string) error {
 		return nil, nil
 	})
 }
+
+// started reports whether a user's turn (re)started its conversation: the
+// first turn, or the first after it closed or expired.
+func (t *turn) started() bool {
+	return t.userTurn && (t.prev == nil || t.prev.Status == StatusClosed || !t.prev.Started.Equal(t.s.Started))
+}

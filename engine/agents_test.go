@@ -194,3 +194,22 @@ func TestCheckAgents(t *testing.T) {
 		}
 	}
 }
+
+func TestTurnStarted(t *testing.T) {
+	p := sizeBot()
+	p.Settings.CloseAfter = 30 * time.Minute
+	h := newHarness(t, p, withNLU(p))
+	if tr := h.say("c", "hola"); !tr.Started {
+		t.Error("the first turn did not start the conversation")
+	}
+	if tr := h.say("c", "quiero cambiar la talla"); tr.Started {
+		t.Error("the second turn started it")
+	}
+	h.clock.Add(31 * time.Minute)
+	if _, err := h.rt.FireTimers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tr := h.say("c", "hola"); !tr.Started {
+		t.Error("the first turn after closing did not start it afresh")
+	}
+}

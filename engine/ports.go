@@ -23,6 +23,7 @@ type Turn struct {
 	Understanding *Understanding // what was understood; nil when nothing was read (a button, an event)
 	Conversation  Conversation   // the state after the turn
 	Duplicate     bool           // a redelivered message: Messages are the replies already given
+	Started       bool           // the turn (re)started the conversation: its first, or the first after it closed or expired
 }
 
 // Status is who has a conversation.

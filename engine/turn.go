@@ -1009,7 +1009,8 @@ func (t *turn) commit() *Commit {
 // result is the committed turn as returned, and what to do next.
 func (t *turn) result() *turnResult {
 	r := &turnResult{session: t.s}
-	tr := &Turn{Messages: make([]Outbound, 0, len(t.entries)-t.replies), Conversation: view(t.p, t.s, t.profile)}
+	tr := &Turn{Messages: make([]Outbound, 0, len(t.entries)-t.replies), Conversation: view(t.p, t.s, t.profile),
+		Started: t.started()}
 	if t.understood {
 		tr.Understanding = t.u
 		if tr.Understanding == nil {

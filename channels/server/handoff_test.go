@@ -114,6 +114,13 @@ func TestRestartMidHandoff(t *testing.T) {
 	ana.ok("POST", "/agent/api/v1/conversations/c1/messages", map[string]string{"text": "Hola, soy Ana."})
 	shopperSays(t, s.URL(), "c1", "Necesito la 42")
 
+	m := metrics(t, s)
+	for _, line := range []string{`charla_conversations_total{channel="rest"} 2`, `charla_handoffs_total{channel="rest"} 2`,
+		`charla_handoff_requests_total{queue="ventas"} 2`, `charla_handoff_wait_seconds_count{queue="ventas"} 1`} {
+		if !strings.Contains(m, line) {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {

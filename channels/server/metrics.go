@@ -21,6 +21,7 @@ type Metrics struct {
 	errors      *prometheus.CounterVec
 	fallbacks   *prometheus.CounterVec
 	handoffs    *prometheus.CounterVec
+	convs       *prometheus.CounterVec
 	proactive   *prometheus.CounterVec
 	active      *activeSet
 	fallbackFor func() string
@@ -46,13 +47,16 @@ func NewMetrics(reg prometheus.Registerer, fallbackFlow func() string, connectio
 		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charla_handoffs_total", Help: "Conversations handed to a person, by channel.",
 		}, []string{"channel"}),
+		convs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "charla_conversations_total", Help: "Conversations started (or started afresh after closing or expiring), by channel; the hand-off rate is charla_handoffs_total over it.",
+		}, []string{"channel"}),
 		proactive: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charla_proactive_total", Help: "Proactive events, by outcome (delivered, queued, opted_out, no_flow, error).",
 		}, []string{"status"}),
 		active:      newActiveSet(30 * time.Minute),
 		fallbackFor: fallbackFlow,
 	}
-	cs := []prometheus.Collector{m.turns, m.latency, m.errors, m.fallbacks, m.handoffs, m.proactive,
+	cs := []prometheus.Collector{m.turns, m.latency, m.errors, m.fallbacks, m.handoffs, m.convs, m.proactive,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "charla_active_conversations", Help: "Conversations with a turn in the last 30 minutes.",
 		}, func() float64 { return float64(m.active.count(time.Now())) }),
@@ -85,6 +89,9 @@ func (m *Metrics) Handler(h engine.Handler) engine.Handler {
 		}
 		if t == nil || t.Duplicate {
 			return t, err
+		}
+		if t.Started {
+			m.convs.WithLabelValues(ch).Inc()
 		}
 		if fb := m.fallbackFor(); fb != "" {
 			for _, o := range t.Messages {

@@ -216,12 +216,11 @@ func (rt *Runtime) httpAction(spec *ActionSpec) ActionFunc {
 		if method == "" {
 			method = http.MethodPost
 		}
+		// Arguments go into the URL escaped, so that no value can add a
+		// path, a query or an ${ENV} reference of its own.
 		vars := make(map[string]any, len(call.Args))
 		for k, v := range call.Args {
-			if s, ok := v.(string); ok {
-				v = url.PathEscape(s)
-			}
-			vars[k] = v
+			vars[k] = url.PathEscape(FormatValue(v))
 		}
 		u := ""
 		if h.URL != nil {
@@ -229,6 +228,7 @@ func (rt *Runtime) httpAction(spec *ActionSpec) ActionFunc {
 			if u, err = h.URL.Render(vars); err != nil {
 				return nil, fmt.Errorf("url: %w", err)
 			}
+			u = envRef.ReplaceAllStringFunc(u, func(m string) string { return rt.getenv(m[2 : len(m)-1]) })
 		}
 		var body []byte
 		if method == http.MethodGet || method == http.MethodDelete || method == http.MethodHead {

@@ -145,22 +145,25 @@ func TestHTTPAction(t *testing.T) {
 	}))
 	defer srv.Close()
 	spec := &engine.ActionSpec{Name: "get_order", Result: orderResult, Retries: 3, Timeout: 2 * time.Second,
-		HTTP: &engine.HTTPSpec{Method: "POST", URL: engine.MustTemplate(srv.URL + "/orders/{{ id }}"),
+		HTTP: &engine.HTTPSpec{Method: "POST", URL: engine.MustTemplate("${SHOP_API}/orders/{{ id }}"),
 			Headers: map[string]string{"Authorization": "Bearer ${SHOP_TOKEN}"}, Backoff: time.Millisecond}}
 	env := func(k string) string {
-		if k == "SHOP_TOKEN" {
+		switch k {
+		case "SHOP_TOKEN":
 			return "s3cret"
+		case "SHOP_API":
+			return srv.URL
 		}
-		return ""
+		return "${LEAK}" // no value of an argument is expanded
 	}
 	h := newHarness(t, orderBot(spec, 4), engine.Options{Getenv: env})
 	h.expect("c", "pedido", "¿Número?")
-	h.expect("c", "A1 x/y", "Tu pedido A1 está entregado (5 días).")
+	h.expect("c", "A1 x/y ${SHOP_TOKEN}", "Tu pedido A1 está entregado (5 días).")
 	if len(got) != 3 {
 		t.Fatalf("%d requests, want 3 (2 failures, then success)", len(got))
 	}
 	r := got[2]
-	if r.URL.EscapedPath() != "/orders/A1%20x%2Fy" || r.Header.Get("Authorization") != "Bearer s3cret" ||
+	if r.URL.EscapedPath() != "/orders/A1%20x%2Fy%20$%7BSHOP_TOKEN%7D" || r.Header.Get("Authorization") != "Bearer s3cret" ||
 		r.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("request %s %v", r.URL.EscapedPath(), r.Header)
 	}
@@ -168,7 +171,7 @@ func TestHTTPAction(t *testing.T) {
 	if key == "" || got[0].Header.Get("Idempotency-Key") != key {
 		t.Fatalf("idempotency keys %q %q", got[0].Header.Get("Idempotency-Key"), key)
 	}
-	if bodies[2]["args"].(map[string]any)["id"] != "A1 x/y" || bodies[2]["conversation"].(map[string]any)["id"] != "c" {
+	if bodies[2]["args"].(map[string]any)["id"] != "A1 x/y ${SHOP_TOKEN}" || bodies[2]["conversation"].(map[string]any)["id"] != "c" {
 		t.Fatalf("body = %v", bodies[2])
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/charlabot/charla/engine"
 	"github.com/charlabot/charla/engine/bolt"

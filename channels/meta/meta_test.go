@@ -374,3 +374,27 @@ func TestSeenAndWindows(t *testing.T) {
 		t.Error("a closed window is open")
 	}
 }
+
+func TestQueueCloseWaitsForReservations(t *testing.T) {
+	q := &meta.Queue{}
+	if !q.Reserve(2) {
+		t.Fatal("no room")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := q.Close(ctx); err == nil {
+		t.Fatal("closed with two slots held")
+	}
+	done := make(chan error, 1)
+	go func() { done <- q.Close(context.Background()) }()
+	ran := make(chan struct{})
+	q.Push("a", func() { close(ran) }) // reserved before the close: still runs
+	<-ran
+	q.Release(1)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if q.Reserve(1) {
+		t.Error("a closed queue took a reservation")
+	}
+}

@@ -15,13 +15,13 @@ type Queue struct {
 	Max     int // jobs reserved or waiting (default 10,000)
 	Workers int // conversations running at once (default 128)
 
-	once    sync.Once
-	sem     chan struct{}
-	mu      sync.Mutex
-	lanes   map[string]*lane
-	held    int // reserved slots, including queued and running jobs
-	closed  bool
-	running sync.WaitGroup
+	once   sync.Once
+	sem    chan struct{}
+	mu     sync.Mutex
+	lanes  map[string]*lane
+	held   int // reserved slots, including queued and running jobs
+	closed bool
+	idle   chan struct{} // closed when closed and nothing is held
 }
 
 type lane struct{ jobs []func() }
@@ -58,8 +58,12 @@ func (q *Queue) Reserve(n int) bool {
 // Release gives back n reserved slots that will not be pushed.
 func (q *Queue) Release(n int) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.held -= n
-	q.mu.Unlock()
+	if q.closed && q.held == 0 && q.idle != nil {
+		close(q.idle)
+		q.idle = nil
+	}
 }
 
 // Len is how many slots are reserved (waiting or running jobs included).
@@ -81,12 +85,10 @@ func (q *Queue) Push(key string, job func()) {
 	}
 	l := &lane{jobs: []func(){job}}
 	q.lanes[key] = l
-	q.running.Add(1)
 	go q.run(key, l)
 }
 
 func (q *Queue) run(key string, l *lane) {
-	defer q.running.Done()
 	q.sem <- struct{}{}
 	defer func() { <-q.sem }()
 	for {
@@ -105,17 +107,24 @@ func (q *Queue) run(key string, l *lane) {
 	}
 }
 
-// Close refuses new reservations and waits until the queued jobs have run
-// or ctx is done.
+// Close refuses new reservations and waits until every reserved slot is
+// given back — the queued jobs have run, and what was reserved before is
+// pushed and run or released — or ctx is done.
 func (q *Queue) Close(ctx context.Context) error {
 	q.init()
 	q.mu.Lock()
 	q.closed = true
+	if q.held == 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	if q.idle == nil {
+		q.idle = make(chan struct{})
+	}
+	idle := q.idle
 	q.mu.Unlock()
-	done := make(chan struct{})
-	go func() { q.running.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-idle:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -81,8 +81,11 @@ func Decide(p []float64, oos int, threshold float64) (int, float64) {
 
 // ChooseThreshold picks the out-of-scope threshold on held-out examples
 // that include out-of-scope ones: the cut-off on the top probability that
-// maximises in-scope accuracy plus out-of-scope recall. It returns 0 when
-// the held-out set has no out-of-scope or no in-scope example.
+// maximises the accuracy over all of them (an in-scope example counts when
+// its intent is right and not rejected, an out-of-scope one when it is
+// rejected). Every message counts the same, so the cut-off does not reject
+// many in-scope messages to catch a few more out-of-scope ones. It returns
+// 0 when the held-out set has no out-of-scope or no in-scope example.
 func ChooseThreshold(held []Held, temperature float64, oos int) float64 {
 	type row struct {
 		conf    float64
@@ -108,35 +111,31 @@ func ChooseThreshold(held []Held, temperature float64, oos int) float64 {
 	if nIn == 0 || nOut == 0 {
 		return 0
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].conf < rows[j].conf })
-	// threshold just above rows[i].conf rejects rows[0..i]
-	correct, caught := 0, 0
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].conf < rows[j].conf })
+	// a threshold just above rows[i].conf rejects rows[0..i]
+	right := 0
 	for _, r := range rows {
-		if r.correct {
-			correct++
-		}
-		if r.caught {
-			caught++
+		if r.correct || r.caught {
+			right++
 		}
 	}
-	bestT, bestV := 0.0, float64(correct)/float64(nIn)+float64(caught)/float64(nOut)
+	bestT, best := 0.0, right
 	for i, r := range rows {
 		if r.correct {
-			correct--
+			right--
 		}
 		if r.isOOS && !r.caught {
-			caught++
+			right++
 		}
 		if i+1 < len(rows) && rows[i+1].conf == r.conf {
 			continue
 		}
-		v := float64(correct)/float64(nIn) + float64(caught)/float64(nOut)
-		if v > bestV+1e-9 {
+		if right > best {
 			t := r.conf + 1e-6
 			if i+1 < len(rows) {
 				t = (r.conf + rows[i+1].conf) / 2
 			}
-			bestT, bestV = t, v
+			bestT, best = t, right
 		}
 	}
 	return bestT
@@ -144,22 +143,32 @@ func ChooseThreshold(held []Held, temperature float64, oos int) float64 {
 
 // Train fits a calibrated model: it holds out every fifth example of each
 // class (classes with fewer than five examples stay whole), fits on the
-// rest, chooses the temperature (and the out-of-scope threshold, when the
-// held-out part has out-of-scope examples) on the held-out part, then fits
-// again on everything and keeps those choices.
+// rest, chooses the temperature and the out-of-scope threshold on the
+// held-out part, then fits again on everything and keeps those choices.
+// When the background set stands in for the out-of-scope class, a fifth of
+// it is held out like the rest, so that the threshold is chosen on
+// out-of-scope messages the model has not seen.
 func Train(examples []Example, cfg Config) (*Model, error) {
-	fit, held := splitHoldout(examples, 5)
-	if len(held) == 0 || len(labels(fit)) < 2 {
-		return Fit(examples, cfg)
+	cfg = cfg.withDefaults()
+	all, weights := withBackground(examples, cfg)
+	if weights == nil {
+		weights = make([]float64, len(all))
+		for i := range weights {
+			weights[i] = 1
+		}
 	}
-	m0, err := Fit(fit, cfg)
+	fitEx, fitW, held := splitHoldout(all, weights, 5)
+	if len(held) == 0 || len(labels(fitEx)) < 2 {
+		return fit(all, weights, cfg)
+	}
+	m0, err := fit(fitEx, fitW, cfg)
 	if err != nil {
 		return nil, err
 	}
 	scored := m0.Score(held)
 	t := FitTemperature(scored)
 	th := ChooseThreshold(scored, t, m0.oos)
-	m, err := Fit(examples, cfg)
+	m, err := fit(all, weights, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -175,19 +184,22 @@ func (m *Model) Calibrate(val []Example) {
 	m.Threshold = ChooseThreshold(scored, m.Temperature, m.oos)
 }
 
-func splitHoldout(examples []Example, every int) (fit, held []Example) {
+// splitHoldout holds out every every-th example of each class that has at
+// least every examples.
+func splitHoldout(examples []Example, weights []float64, every int) (fit []Example, fitW []float64, held []Example) {
 	count := map[string]int{}
 	for _, ex := range examples {
 		count[ex.Intent]++
 	}
 	seen := map[string]int{}
-	for _, ex := range examples {
+	for i, ex := range examples {
 		seen[ex.Intent]++
 		if count[ex.Intent] >= every && seen[ex.Intent]%every == 0 {
 			held = append(held, ex)
 		} else {
 			fit = append(fit, ex)
+			fitW = append(fitW, weights[i])
 		}
 	}
-	return fit, held
+	return fit, fitW, held
 }

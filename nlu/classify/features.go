@@ -17,6 +17,7 @@ const (
 	kindChar   = 'c' // a character n-gram of a folded word, < and > marking its ends
 	kindConc   = 'k' // a concept of the lexicon
 	kindPair   = 'p' // two concepts of the same message
+	kindCross  = 'x' // a character n-gram across a word boundary
 )
 
 // Feature blocks: each is scaled to unit length, then weighted.
@@ -69,6 +70,7 @@ type extractor struct {
 	lang             string
 	charMin, charMax int
 	bigrams          bool
+	cross            int // longest character n-gram across word boundaries (0: none)
 	fix              *speller         // corrects words the model has not seen (nil: none)
 	lex              *lexicon.Lexicon // adds concept features (nil: none)
 }
@@ -124,10 +126,40 @@ func (e *extractor) extract(text string) featureSet {
 	if e.bigrams && len(toks) > 0 {
 		fs.words = append(fs.words, hashPair(kindBigram, prev, "$"))
 	}
+	if e.cross > 0 && len(toks) > 1 {
+		fs.chars = addCrossGrams(fs.chars, toks, e.cross)
+	}
 	if e.lex != nil {
 		fs.concepts = conceptFeatures(e.lex.Match(toks, e.lang))
 	}
 	return fs
+}
+
+// addCrossGrams appends the character n-grams (3 ≤ n ≤ hi) that span a
+// word boundary of the folded text ("o p", "do pe"), which carry phrases
+// and words run together or split ("dondeesta", "bi en").
+func addCrossGrams(out []uint64, toks []normalize.Token, hi int) []uint64 {
+	var b []byte
+	var bounds []int // byte offsets of the spaces
+	for i, t := range toks {
+		if i > 0 {
+			bounds = append(bounds, len(b))
+			b = append(b, ' ')
+		}
+		b = append(b, t.Fold...)
+	}
+	for _, sp := range bounds {
+		// every n-gram that contains the space at sp
+		for n := 3; n <= hi; n++ {
+			for start := sp - n + 1; start <= sp; start++ {
+				if start < 0 || start+n > len(b) {
+					continue
+				}
+				out = append(out, hashBytes(kindCross, b[start:start+n]))
+			}
+		}
+	}
+	return out
 }
 
 // conceptFeatures hashes the concepts of a message, and every pair of

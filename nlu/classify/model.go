@@ -36,6 +36,7 @@ type Config struct {
 	ConceptWeight float64
 	NoLexicon     bool // leave out the concept features of the built-in lexicon
 	NoBigrams     bool // leave out word bigrams
+	CrossMax      int  // longest character n-gram across word boundaries (0: none)
 	NoSpell       bool // do not correct unknown words to known ones
 	// NoBackground leaves out the built-in out-of-scope examples that are
 	// otherwise added when the training data has no OOS example.
@@ -46,9 +47,9 @@ type Config struct {
 	// CentroidWeight adds a nearest-centroid model to the SVM with this
 	// weight (0: none).
 	CentroidWeight float64
-	MinDF           int // drop features seen in fewer training examples
-	MaxIter         int // passes of the SVM solver
-	Seed            uint64
+	MinDF          int // drop features seen in fewer training examples
+	MaxIter        int // passes of the SVM solver
+	Seed           uint64
 }
 
 // DefaultConfig is the configuration chosen on the validation splits (see
@@ -124,6 +125,12 @@ var ErrNoData = errors.New("classify: no training examples")
 func Fit(examples []Example, cfg Config) (*Model, error) {
 	cfg = cfg.withDefaults()
 	examples, weights := withBackground(examples, cfg)
+	return fit(examples, weights, cfg)
+}
+
+// fit trains on examples that already hold the background ones, each with
+// its weight (nil: all 1); cfg has its defaults.
+func fit(examples []Example, weights []float64, cfg Config) (*Model, error) {
 	classes := labels(examples)
 	if len(classes) == 0 {
 		return nil, ErrNoData
@@ -207,7 +214,7 @@ func (c Config) blockWeights() [nBlocks]float32 {
 // newExtractor builds the feature extractor of cfg; words and count are the
 // known words of the training data, for the speller.
 func newExtractor(cfg Config, words map[string]string, count map[string]int) extractor {
-	e := extractor{lang: cfg.Lang, charMin: cfg.CharMin, charMax: cfg.CharMax, bigrams: !cfg.NoBigrams}
+	e := extractor{lang: cfg.Lang, charMin: cfg.CharMin, charMax: cfg.CharMax, bigrams: !cfg.NoBigrams, cross: cfg.CrossMax}
 	if !cfg.NoLexicon {
 		e.lex = lexicon.Default()
 	}

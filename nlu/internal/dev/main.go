@@ -22,11 +22,13 @@ func main() {
 	dir := flag.String("dir", "../shared/datasets", "datasets")
 	errs := flag.Bool("errors", false, "print the validation errors")
 	cv := flag.Int("cv", 0, "cross-validate inside train.jsonl in K folds instead")
+	trainOnly := flag.Bool("train", false, "print what classify.Train chooses on train.jsonl alone")
 	var cfg classify.Config
 	flag.Float64Var(&cfg.C, "C", 0, "")
 	flag.Float64Var(&cfg.CharWeight, "cw", 0, "")
 	flag.Float64Var(&cfg.ConceptWeight, "kw", 0, "")
 	flag.IntVar(&cfg.CharMax, "cmax", 0, "")
+	flag.IntVar(&cfg.CrossMax, "cross", 0, "")
 	flag.BoolVar(&cfg.NoLexicon, "nolex", false, "")
 	flag.BoolVar(&cfg.NoBackground, "nobg", false, "")
 	flag.Float64Var(&cfg.BackgroundShare, "bgs", 0, "")
@@ -34,6 +36,21 @@ func main() {
 	flag.BoolVar(&cfg.NoSpell, "nospell", false, "")
 	flag.Parse()
 	for _, name := range flag.Args() {
+		if *trainOnly {
+			cfg.Lang = "en"
+			if strings.HasSuffix(name, "_es") {
+				cfg.Lang = "es"
+			}
+			train, _ := eval.ReadFile(filepath.Join(*dir, name, "train.jsonl"))
+			t0 := time.Now()
+			m, err := classify.Train(train, cfg)
+			if err != nil {
+				fmt.Println(err)
+				continue
+			}
+			fmt.Printf("%-24s Train: temperature %.2f threshold %.3f (%.1fs)\n", name, m.Temperature, m.Threshold, time.Since(t0).Seconds())
+			continue
+		}
 		if *cv > 0 {
 			cvErrors = *errs
 			crossValidate(filepath.Join(*dir, name), name, cfg, *cv)
@@ -107,8 +124,21 @@ func run(ds, name string, cfg classify.Config, errs bool) {
 		}
 	}
 	thIn, thOut := score(m.Threshold)
-	fmt.Printf("%-24s closed in %.3f oos %.3f | in@oos60 %.3f | th %.2f: in %.3f oos %.3f | T %.1f train %.1fs feats %d\n",
-		name, closedIn, closedOut, best, m.Threshold, thIn, thOut, m.Temperature, secs, m.Features())
+	// the threshold that maximises accuracy over all validation lines
+	bestAcc, accTh := -1.0, 0.0
+	for i := -1; i < len(rows) && nOut > 0; i++ {
+		th := 0.0
+		if i >= 0 {
+			th = rows[i].conf + 1e-9
+		}
+		in, out := score(th)
+		if acc := in*float64(nIn) + out*float64(nOut); acc > bestAcc+1e-9 {
+			bestAcc, accTh = acc, th
+		}
+	}
+	accIn, accOut := score(accTh)
+	fmt.Printf("%-24s closed in %.3f oos %.3f | in@oos60 %.3f | bal th %.2f: in %.3f oos %.3f | acc th %.2f: in %.3f oos %.3f | T %.1f train %.1fs feats %d\n",
+		name, closedIn, closedOut, best, m.Threshold, thIn, thOut, accTh, accIn, accOut, m.Temperature, secs, m.Features())
 	if errs {
 		for _, r := range rows {
 			if r.gold != r.pred {

@@ -43,7 +43,7 @@ const (
 	DefaultPongWait   = 60 * time.Second
 	DefaultWriteWait  = 10 * time.Second
 	DefaultMaxButtons = 10
-	sendQueue         = 64 // frames waiting for a slow client before it is dropped
+	sendQueue         = 16 // frames queued for the writer (a full queue makes senders wait)
 	maxStrikes        = 20 // frames refused for flooding before the connection is closed
 )
 
@@ -358,8 +358,9 @@ type conn struct {
 	strikes int
 }
 
-// send queues a frame for the writer; a client too slow to take them is
-// disconnected. It takes no lock, so callers may hold c.mu.
+// send queues a frame for the writer, waiting while the queue is full (a
+// history replay outruns the socket); a client that takes nothing for
+// DefaultWriteWait is disconnected. It takes no lock, so callers may hold c.mu.
 func (c *conn) send(f frame) {
 	b, err := json.Marshal(f)
 	if err != nil {
@@ -367,8 +368,17 @@ func (c *conn) send(f frame) {
 	}
 	select {
 	case <-c.done:
+		return
 	case c.out <- b:
+		return
 	default:
+	}
+	t := time.NewTimer(DefaultWriteWait)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case c.out <- b:
+	case <-t.C:
 		c.h.logger().Warn("webchat: client too slow, closing")
 		go c.closeWith(websocket.ClosePolicyViolation, "too slow")
 	}

@@ -480,3 +480,24 @@ func TestForgottenConversationStartsAfresh(t *testing.T) {
 		t.Fatalf("welcome %+v", w)
 	}
 }
+
+func TestLongHistoryReplay(t *testing.T) {
+	b := &channeltest.Bot{}
+	url := start(t, &webchat.Hub{Backend: b, Rate: 1e6, Burst: 1e6})
+	c := dial(t, url)
+	w := c.hello("", "", 0)
+	for i := range 150 {
+		c.say(fmt.Sprint("mensaje ", i))
+		c.until("ack")
+	}
+	// 300 entries replayed at once: far more than the send queue holds
+	c2 := dial(t, url)
+	if w2 := c2.hello(w.Conversation, "", 0); w2.Seq != 300 {
+		t.Fatalf("welcome %+v", w2)
+	}
+	for i := 1; i <= 300; i++ {
+		if f := c2.until("message"); f.Seq != int64(i) {
+			t.Fatalf("replayed entry %d has seq %d", i, f.Seq)
+		}
+	}
+}

@@ -219,11 +219,20 @@ func (b *bench) run(ctx context.Context, prefix string, n, k int, lat []time.Dur
 }
 
 func (b *bench) conversation(ctx context.Context, conv string, i int, lat []time.Duration, turns int) error {
-	if err := seed(ctx, b.rt, conv, b.tc); err != nil {
+	// Independent conversations are independent shoppers: a test that
+	// names a user gets a user of its own per conversation, so that
+	// thousands of conversations do not share (and queue on) one profile.
+	tc := b.tc
+	if tc.User != "" {
+		own := *tc
+		own.User = tc.User + "-" + conv
+		tc = &own
+	}
+	if err := seed(ctx, b.rt, conv, tc); err != nil {
 		return fmt.Errorf("%s: start: %w", conv, err)
 	}
-	for j, turn := range b.tc.Turns {
-		in := inbound(conv, b.tc, turn, fmt.Sprintf("%d", j+1))
+	for j, turn := range tc.Turns {
+		in := inbound(conv, tc, turn, fmt.Sprintf("%d", j+1))
 		t0 := time.Now()
 		tr, err := b.rt.Handle(ctx, in)
 		d := time.Since(t0)

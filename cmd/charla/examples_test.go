@@ -1,0 +1,18 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// The reference shop bot's conversation tests run with the rest of the
+// suite, so `go test ./...` (and CI) fails when one of them does.
+func TestShopBotConversations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the shop bot's NLU")
+	}
+	code, out, errs := runCharla(t, "test", "../../examples/ecommerce")
+	if code != 0 || !strings.HasSuffix(out, " passed, 0 failed\n") {
+		t.Fatalf("charla test examples/ecommerce: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -864,7 +864,8 @@ type Stats struct {
 	Transactions int64 `json:"transactions"` // since Open: commits share them
 }
 
-// Stats counts what the store holds (it reads bucket statistics, not every record).
+// Stats counts what the store holds. It walks every page of the file (and
+// so brings it all into memory): it is for tools and tests, not for metrics.
 func (s *Store) Stats() (Stats, error) {
 	var st Stats
 	err := s.db.View(func(tx *bbolt.Tx) error {

@@ -199,11 +199,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the server is shutting down")
 		return
 	}
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	hj := &batchHijacker{ResponseWriter: w}
+	ws, err := h.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := &conn{h: h, ws: ws, out: make(chan []byte, sendQueue), done: make(chan struct{}), wdone: make(chan struct{}), lang: lang(r)}
+	c := &conn{h: h, ws: ws, bc: hj.conn, out: make(chan []byte, sendQueue), done: make(chan struct{}), wdone: make(chan struct{}), lang: lang(r)}
 	h.conns.Add(1)
 	h.count.Add(1)
 	go c.writeLoop()
@@ -341,6 +342,7 @@ func entryFrame(e channels.Entry, replay bool) frame {
 type conn struct {
 	h     *Hub
 	ws    *websocket.Conn
+	bc    *batchConn // under ws
 	out   chan []byte
 	done  chan struct{}
 	wdone chan struct{} // closed when the writer has stopped
@@ -420,12 +422,27 @@ func (c *conn) writeLoop() {
 	for {
 		select {
 		case b := <-c.out:
-			if len(b) > 0 && b[0] != '{' { // a close message from flushAndClose
-				c.ws.WriteControl(websocket.CloseMessage, b, time.Now().Add(time.Second))
-				return
-			}
+			// write every queued frame, then put them on the wire at once
+			c.bc.begin()
 			c.ws.SetWriteDeadline(time.Now().Add(DefaultWriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			for b != nil {
+				if len(b) > 0 && b[0] != '{' { // a close message from flushAndClose
+					c.ws.WriteControl(websocket.CloseMessage, b, time.Now().Add(time.Second))
+					c.bc.flush()
+					return
+				}
+				if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+					c.bc.flush()
+					c.closeWith(websocket.CloseAbnormalClosure, "")
+					return
+				}
+				select {
+				case b = <-c.out:
+				default:
+					b = nil
+				}
+			}
+			if err := c.bc.flush(); err != nil {
 				c.closeWith(websocket.CloseAbnormalClosure, "")
 				return
 			}

@@ -32,6 +32,7 @@ var datasetLabel = map[string]string{
 	"kb:invoice":         "invoice",
 	"kb:stock":           "product_availability",
 	"bot_identity":       "oos", // chit-chat the bot answers without a shop intent
+	"help":               "oos", // what the bot can do: no shop intent either
 }
 
 // nluScore is how the bot does on a labelled set.

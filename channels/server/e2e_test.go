@@ -13,7 +13,9 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -279,4 +281,50 @@ func writePNG(t *testing.T, path string) {
 	}
 	defer f.Close()
 	png.Encode(f, m)
+}
+
+// TestBrowserEmbeddedWidget embeds the widget in a shop's page served from
+// another origin: the floating button opens the chat, which talks to the
+// charla server; a page from an origin bot.yaml does not allow cannot.
+func TestBrowserEmbeddedWidget(t *testing.T) {
+	ctx := browser(t, "es-ES")
+	page := func(charla string) string {
+		return `<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Tienda</title></head>
+<body><h1>Zapatos</h1><script src="` + charla + `/widget.js" data-title="Ayuda" async></script></body></html>`
+	}
+	var charlaURL string
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page(charlaURL))
+	}))
+	defer shop.Close()
+	other := httptest.NewServer(shop.Config.Handler)
+	defer other.Close()
+
+	dir := t.TempDir()
+	copyDir(t, "testdata/tienda", dir)
+	bot := filepath.Join(dir, "bot.yaml")
+	src, _ := os.ReadFile(bot)
+	os.WriteFile(bot, []byte(strings.Replace(string(src), `webchat: {title: "Tienda Charla"}`,
+		`webchat: {title: "Tienda Charla", allowed_origins: [`+shop.URL+`]}`, 1)), 0o644)
+	s := start(t, server.Config{Dir: dir})
+	charlaURL = s.URL()
+
+	must(t, ctx, "the shop's page", chromedp.Navigate(shop.URL+"/"))
+	must(t, ctx, "the chat button", chromedp.WaitVisible(chromedp.CSS(".charla-toggle")))
+	if vis := must(t, ctx, "closed panel", chromedp.Evaluate[bool](`getComputedStyle(document.querySelector('.charla-panel')).display !== 'none'`)); vis {
+		t.Fatal("the floating panel starts open")
+	}
+	must(t, ctx, "open", chromedp.Click(chromedp.CSS(".charla-toggle")))
+	must(t, ctx, "the panel", chromedp.WaitVisible(chromedp.CSS(".charla-input")))
+	typeMessage(t, ctx, "hola")
+	waitBubble(t, ctx, "¿Qué necesitas?")
+	screenshot(t, ctx, "chat-embedded")
+	must(t, ctx, "escape closes", chromedp.KeyEvent("\x1b"))
+	must(t, ctx, "closed", chromedp.Poll[bool](`getComputedStyle(document.querySelector('.charla-panel')).display === 'none'`, chromedp.WithPollingTimeout(5*time.Second)))
+
+	// the same page from an origin that is not allowed: no conversation
+	must(t, ctx, "the other origin", chromedp.Navigate(other.URL+"/"))
+	must(t, ctx, "open", chromedp.Click(chromedp.CSS(".charla-toggle")))
+	must(t, ctx, "refused", chromedp.Poll[bool](`document.querySelector('.charla-status').textContent === 'Reconectando…'`, chromedp.WithPollingTimeout(10*time.Second)))
 }

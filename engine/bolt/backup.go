@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,8 +93,8 @@ func (b *backupServer) close() {
 // returns the number of bytes written.
 func BackupFile(path string, w io.Writer) (int64, error) {
 	file := path
-	if !strings.HasSuffix(path, ".db") {
-		file = path + string(os.PathSeparator) + FileName
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		file = filepath.Join(path, FileName)
 	}
 	if _, err := os.Stat(file); err != nil {
 		return 0, err

@@ -95,10 +95,11 @@ type Options struct {
 }
 
 // Open opens (creating when missing) the store in path: a data directory,
-// whose file is DIR/charla.db, or a file path ending in .db.
+// whose file is DIR/charla.db, or a file (an existing one, or a path ending
+// in .db).
 func Open(path string, o Options) (*Store, error) {
 	file := path
-	if filepath.Ext(path) != ".db" {
+	if st, err := os.Stat(path); (err != nil || st.IsDir()) && filepath.Ext(path) != ".db" {
 		if !o.ReadOnly {
 			if err := os.MkdirAll(path, 0o700); err != nil {
 				return nil, err

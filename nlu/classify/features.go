@@ -70,7 +70,7 @@ type extractor struct {
 	lang             string
 	charMin, charMax int
 	bigrams          bool
-	cross            int // longest character n-gram across word boundaries (0: none)
+	cross            int              // longest character n-gram across word boundaries (0: none)
 	fix              *speller         // corrects words the model has not seen (nil: none)
 	lex              *lexicon.Lexicon // adds concept features (nil: none)
 }

@@ -44,6 +44,14 @@ type Config struct {
 	// BackgroundShare is how many average intents the background examples
 	// weigh together.
 	BackgroundShare float64
+	// Augment is how many altered copies of each of the designer's
+	// examples to train on (see augment), each weighing AugmentWeight,
+	// when the intents have at most AugmentMax examples on average (a
+	// designer-sized bot; large data sets need no copies). Off by default:
+	// it did not help consistently (docs/nlu.md).
+	Augment       int
+	AugmentWeight float64
+	AugmentMax    int
 	// CentroidWeight adds a nearest-centroid model to the SVM with this
 	// weight (0: none).
 	CentroidWeight float64
@@ -54,7 +62,7 @@ type Config struct {
 
 // DefaultConfig is the configuration chosen on the validation splits (see
 // docs/nlu.md).
-var DefaultConfig = Config{C: 1, CharMin: 2, CharMax: 5, CharWeight: 1, ConceptWeight: 1, BackgroundShare: 2, MinDF: 1, MaxIter: 100, Seed: 1}
+var DefaultConfig = Config{C: 1, CharMin: 2, CharMax: 5, CharWeight: 1, ConceptWeight: 1, BackgroundShare: 2, AugmentWeight: 0.5, AugmentMax: 50, MinDF: 1, MaxIter: 100, Seed: 1}
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig
@@ -75,6 +83,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConceptWeight == 0 {
 		c.ConceptWeight = d.ConceptWeight
+	}
+	if c.AugmentWeight == 0 {
+		c.AugmentWeight = d.AugmentWeight
+	}
+	if c.AugmentMax == 0 {
+		c.AugmentMax = d.AugmentMax
 	}
 	if c.BackgroundShare == 0 {
 		c.BackgroundShare = d.BackgroundShare
@@ -131,6 +145,13 @@ func Fit(examples []Example, cfg Config) (*Model, error) {
 // fit trains on examples that already hold the background ones, each with
 // its weight (nil: all 1); cfg has its defaults.
 func fit(examples []Example, weights []float64, cfg Config) (*Model, error) {
+	if cfg.Augment > 0 {
+		var lex *lexicon.Lexicon
+		if !cfg.NoLexicon {
+			lex = lexicon.Default()
+		}
+		examples, weights = augment(examples, weights, cfg, lex)
+	}
 	classes := labels(examples)
 	if len(classes) == 0 {
 		return nil, ErrNoData

@@ -50,6 +50,7 @@ type Lexicon struct {
 	own     map[string][]string            // lang + " " + folded word → concepts, in that language only
 	stem    map[string]map[string][]string // lang → stem → concepts
 	names   []string
+	swap    map[string][]string // lang + " " + folded word → words of the same swappable concepts
 }
 
 var (
@@ -70,13 +71,17 @@ func Parse(src string) *Lexicon {
 	merged := map[key]*entry{}
 	var order []key
 	concept := ""
+	swappable := false
+	swapWords := map[string][]string{} // lang + " " + concept → single words
+	var swapOrder []string
 	for _, line := range strings.Split(src, "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case line == "" || line[0] == '#':
 			continue
 		case line[0] == '[':
-			concept = strings.Trim(line, "[]")
+			head := strings.Fields(strings.Trim(line, "[]"))
+			concept, swappable = head[0], len(head) > 1 && head[1] == "swap"
 			l.names = append(l.names, concept)
 			continue
 		}
@@ -99,6 +104,13 @@ func Parse(src string) *Lexicon {
 				// the normaliser spells it as another word ("nop" → "no",
 				// "okis" → "ok"): that word's entry decides
 				continue
+			}
+			if swappable && len(toks) == 1 && toks[0].Kind == normalize.Word {
+				k := lang + " " + concept
+				if swapWords[k] == nil {
+					swapOrder = append(swapOrder, k)
+				}
+				swapWords[k] = append(swapWords[k], toks[0].Fold)
 			}
 			if short || own {
 				m := l.short
@@ -168,6 +180,18 @@ func Parse(src string) *Lexicon {
 			}
 		}
 	}
+	l.swap = map[string][]string{}
+	for _, k := range swapOrder {
+		lang, _, _ := strings.Cut(k, " ")
+		ws := swapWords[k]
+		for _, w := range ws {
+			for _, o := range ws {
+				if o != w && !slices.Contains(l.swap[lang+" "+w], o) {
+					l.swap[lang+" "+w] = append(l.swap[lang+" "+w], o)
+				}
+			}
+		}
+	}
 	for _, m := range []map[string][]*entry{l.byFirst, l.byStem} {
 		for _, es := range m {
 			slices.SortStableFunc(es, func(a, b *entry) int { return len(b.words) - len(a.words) })
@@ -175,6 +199,12 @@ func Parse(src string) *Lexicon {
 	}
 	return l
 }
+
+// Alternatives returns the words of lang that can stand for the folded word
+// w in a sentence: the other words of the concepts marked "swap" (an order
+// is a "pedido", a "compra" or an "encomienda"), for augmenting training
+// examples. The slice must not be modified.
+func (l *Lexicon) Alternatives(w, lang string) []string { return l.swap[lang+" "+w] }
 
 // Concepts returns the names of the lexicon's concepts.
 func (l *Lexicon) Concepts() []string { return l.names }

@@ -29,6 +29,8 @@ func main() {
 	flag.Float64Var(&cfg.ConceptWeight, "kw", 0, "")
 	flag.IntVar(&cfg.CharMax, "cmax", 0, "")
 	flag.IntVar(&cfg.CrossMax, "cross", 0, "")
+	flag.IntVar(&cfg.Augment, "aug", 0, "")
+	flag.Float64Var(&cfg.AugmentWeight, "augw", 0, "")
 	flag.BoolVar(&cfg.NoLexicon, "nolex", false, "")
 	flag.BoolVar(&cfg.NoBackground, "nobg", false, "")
 	flag.Float64Var(&cfg.BackgroundShare, "bgs", 0, "")

@@ -251,6 +251,45 @@ func TestBrowserChat(t *testing.T) {
 	if resp, err := http.Get(src); err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("GET the uploaded image: %v %v", resp, err)
 	}
+
+	// a proactive message while the page is open (an anonymous conversation
+	// is its own user) ...
+	event := func(order string) string {
+		resp, err := http.Post(s2.URL()+"/api/v1/events", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"user": %q, "event": "order_shipped", "data": {"order": %q}}`, conv, order)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct{ Status string }
+		json.NewDecoder(resp.Body).Decode(&v)
+		return v.Status
+	}
+	if st := event("A1"); st != "delivered" {
+		t.Fatalf("event with the page open: %s", st)
+	}
+	waitBubble(t, ctx, "Tu pedido A1 va en camino.")
+	// ... and one while it is closed: it waits in the outbox and shows, once,
+	// when the shopper comes back
+	must(t, ctx, "leave", chromedp.Navigate("about:blank"))
+	waitFor(t, func() bool { return strings.Contains(metrics(t, s2), "\ncharla_webchat_connections 0\n") })
+	if st := event("B2"); st != "queued" {
+		t.Fatalf("event with the page closed: %s", st)
+	}
+	must(t, ctx, "come back", chromedp.Navigate(s2.URL()+"/"))
+	waitBubble(t, ctx, "Tu pedido B2 va en camino.")
+	time.Sleep(300 * time.Millisecond)
+	all := bubbles(t, ctx)
+	n := 0
+	for _, b := range all {
+		if strings.Contains(b, "va en camino") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d shipping bubbles, want 2 (A1, B2): %q", n, all)
+	}
+	screenshot(t, ctx, "chat-5-proactive")
 }
 
 func TestBrowserEnglish(t *testing.T) {

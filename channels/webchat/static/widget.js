@@ -193,6 +193,7 @@
     ws.onmessage = function (ev) { try { onFrame(JSON.parse(ev.data)); } catch (e) {} };
     ws.onclose = function () {
       ready = false;
+      if (leaving) return;
       status.textContent = T.reconnecting;
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 10000);
@@ -222,6 +223,11 @@
     };
     r.readAsDataURL(f);
   };
+  // Leaving the page closes the socket (a page kept in the back-forward
+  // cache would hold it open); coming back to it reconnects.
+  var leaving = false;
+  window.addEventListener("pagehide", function () { leaving = true; if (ws) ws.close(); });
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { leaving = false; connect(); } });
   state.seq = 0; // a fresh page replays the whole history
   connect();
   window.charla = { root: root, send: function (t) { input.value = t; form.requestSubmit(); } };

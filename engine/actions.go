@@ -136,13 +136,19 @@ func (t *turn) callAction(spec *ActionSpec, name string, args map[string]any, fl
 // message (or the transcript position the turn started at), the step and
 // the call's rank in the turn.
 func (t *turn) idempotencyKey(flow string, step int) string {
-	h := sha256.New()
 	seq := int64(0)
 	if t.prev != nil {
 		seq = t.prev.Seq
 	}
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s\x00%d\x00%d", t.s.ID, t.in.ID, seq, flow, step, t.calls)
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	b := make([]byte, 0, 64+len(t.s.ID)+len(t.in.ID)+len(flow))
+	b = append(append(b, t.s.ID...), 0)
+	b = append(append(b, t.in.ID...), 0)
+	b = append(strconv.AppendInt(b, seq, 10), 0)
+	b = append(append(b, flow...), 0)
+	b = append(strconv.AppendInt(b, int64(step), 10), 0)
+	b = strconv.AppendInt(b, int64(t.calls), 10)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // actionContext returns the context of an action: the turn's deadline,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,7 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 	k := fs.Int("concurrency", 100, "conversations in flight at once")
 	storeName := fs.String("store", "memory", "memory, or bolt (durable: a fresh data directory, every commit fsynced)")
 	warm := fs.Int("warmup", -1, "conversations run first, not measured (default: a tenth, at most 2000)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
 	which := fs.String("understander", "auto", "auto (the trained NLU when the bot has training data, else keywords), nlu or keyword")
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "usage: charla bench DIR --test NAME [--conversations N] [--concurrency K] [--store memory|bolt]")
@@ -129,9 +131,24 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	lat := make([]time.Duration, *n*len(tc.Turns))
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(io.err, "charla bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(io.err, "charla bench: %v\n", err)
+			return 1
+		}
+	}
 	start := time.Now()
 	err = b.run(ctx, "c", *n, *k, lat)
 	elapsed := time.Since(start)
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	runtime.ReadMemStats(&m1)
 	if err != nil {
 		fmt.Fprintf(io.err, "charla bench: %v\n", err)

@@ -227,6 +227,11 @@ func (c channelConfig) strs(key string) []string {
 	return out
 }
 
+func (c channelConfig) flag(key string) bool {
+	b, _ := c[key].(bool)
+	return b
+}
+
 func (c channelConfig) disabled() bool {
 	b, ok := c["enabled"].(bool)
 	return ok && !b
@@ -252,6 +257,7 @@ func (s *Server) build(prog *engine.Program) error {
 		Rate:           wc.num("rate"),
 		Burst:          int(wc.num("burst")),
 		MaxUpload:      int(wc.num("max_upload_kb")) * 1024,
+		Greet:          wc.flag("greet"),
 		Logger:         s.log,
 		Uploads:        &webchat.Uploads{},
 	}

@@ -69,8 +69,12 @@ type Hub struct {
 	PongWait  time.Duration // (DefaultPongWait)
 	// TypingDelay is how long a turn runs before "typing…" shows (DefaultTypingDelay).
 	TypingDelay time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Greet sends the bot the conversation_start event when a page opens a
+	// new conversation, so that a bot with a flow for it speaks first
+	// (bot.yaml: channels.webchat.greet).
+	Greet  bool
+	Logger *slog.Logger
+	Now    func() time.Time
 
 	once       sync.Once
 	upgrader   websocket.Upgrader
@@ -739,6 +743,7 @@ func (c *conn) hello(f frame) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conv := f.Conversation
+	fresh := false // nobody has talked in this conversation yet
 	if conv != "" {
 		if !channels.ValidID(conv) {
 			conv = ""
@@ -751,11 +756,14 @@ func (c *conn) hello(f frame) {
 			conv = ""
 		} else if err != nil && engine.ErrCode(err) != engine.ENotFound {
 			h.logger().Error("webchat: reading conversation", "conversation", conv, "err", err)
+		} else if err != nil {
+			fresh = true
 		}
 	}
 	if conv == "" {
 		conv = NewID("wc-")
 		f.After = 0
+		fresh = true
 	}
 	c.mu.Lock()
 	c.conv, c.user, c.verified = conv, user, verified
@@ -793,6 +801,39 @@ func (c *conn) hello(f frame) {
 		c.mu.Unlock()
 	} else {
 		h.logger().Error("webchat: reading the outbox", "conversation", conv, "err", err)
+	}
+	if fresh && h.Greet {
+		c.open(conv)
+	}
+}
+
+// open tells the bot that a shopper opened the chat on a new conversation
+// (the conversation_start event, as Telegram's /start), so that a bot with
+// a flow for it greets first; a bot without one says nothing.
+func (c *conn) open(conv string) {
+	h := c.h
+	h.mu.RLock()
+	closing := h.closing
+	if !closing {
+		h.turns.Add(1)
+	}
+	h.mu.RUnlock()
+	if closing {
+		return
+	}
+	defer h.turns.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c.mu.Lock()
+	in := engine.Inbound{Conversation: conv, User: c.user, Verified: c.verified, Channel: Channel, Lang: c.lang,
+		At: h.now(), Event: engine.EventConversationStart}
+	c.mu.Unlock()
+	if _, err := h.Backend.Handle(ctx, in); err != nil {
+		h.logger().Error("webchat: opening the conversation", "conversation", conv, "err", err)
+		return
+	}
+	if _, err := c.sync(ctx, false); err != nil {
+		h.logger().Error("webchat: reading the greeting", "conversation", conv, "err", err)
 	}
 }
 

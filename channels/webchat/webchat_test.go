@@ -501,3 +501,41 @@ func TestLongHistoryReplay(t *testing.T) {
 		}
 	}
 }
+
+// greeter counts the conversation_start events and answers them as "hola".
+type greeter struct {
+	*channeltest.Bot
+	opened atomic.Int32
+}
+
+func (g *greeter) Handle(ctx context.Context, in engine.Inbound) (*engine.Turn, error) {
+	if in.Event == engine.EventConversationStart {
+		g.opened.Add(1)
+		in.Event, in.Text = "", "hola"
+	}
+	return g.Bot.Handle(ctx, in)
+}
+
+// With Greet, a page that opens a new conversation lets the bot speak
+// first; a page that comes back to its conversation is not greeted again.
+func TestGreetOnOpen(t *testing.T) {
+	g := &greeter{Bot: &channeltest.Bot{}}
+	hub := &webchat.Hub{Backend: g, Greet: true}
+	g.Register(webchat.Channel, hub)
+	url := start(t, hub)
+
+	c := dial(t, url)
+	w := c.hello("", "", 0)
+	if f := c.until("message"); f.Text != channeltest.Greeting || f.From != "bot" {
+		t.Fatalf("opening: %+v", f)
+	}
+	c.ws.Close()
+	c2 := dial(t, url)
+	c2.hello(w.Conversation, "", 0)
+	c2.say("hola")
+	c2.until("message") // the replayed greeting
+	c2.until("message")
+	if n := g.opened.Load(); n != 1 {
+		t.Fatalf("conversation_start sent %d times", n)
+	}
+}

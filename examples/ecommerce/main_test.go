@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // start runs the real program on a free loopback port with its data in dir.
@@ -239,6 +241,35 @@ func TestFlags(t *testing.T) {
 	errs.Reset()
 	if code := run(context.Background(), []string{"--bot", bad, "--memory", "--addr", "127.0.0.1:0"}, &errs); code != 1 {
 		t.Errorf("a broken bot: exit %d: %s", code, errs.String())
+	}
+}
+
+// The web chat's opening is a conversation_start: the welcome speaks first.
+func TestWebChatGreetsOnOpen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the NLU and serves HTTP")
+	}
+	m := start(t, t.TempDir(), "--memory")
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(m.URL(), "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := ws.WriteJSON(map[string]any{"type": "hello", "lang": "es"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var f struct{ Type, From, Text string }
+		if err := ws.ReadJSON(&f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Type == "message" {
+			if f.From != "bot" || !strings.HasPrefix(f.Text, "¡Hola! Soy el asistente de Tienda Charla.") {
+				t.Fatalf("the first message: %+v", f)
+			}
+			return
+		}
 	}
 }
 

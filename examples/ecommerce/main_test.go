@@ -244,33 +244,91 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-// The web chat's opening is a conversation_start: the welcome speaks first.
-func TestWebChatGreetsOnOpen(t *testing.T) {
+// After a person gives the conversation back, the bot asks for a rating.
+func TestRatingAfterAHandOff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains the NLU and serves HTTP")
 	}
 	m := start(t, t.TempDir(), "--memory")
+	r := say(t, m, "h", text("quiero hablar con un asesor"), "Te comunico con una persona del equipo.")
+	if r.Conversation.Status != "queued" {
+		t.Fatalf("after asking for a person: %+v", r.Conversation)
+	}
+	say(t, m, "h", text("hola? sigue ahí alguien?")) // the bot stays quiet; the person reads it
+	ctx := context.Background()
+	rt := m.Server.Runtime()
+	if err := rt.Assign(ctx, "h", "maria"); err != nil {
+		t.Fatal(err)
+	}
+	turn, err := rt.Release(ctx, "h", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(turn.Messages) != 1 || turn.Messages[0].Text != "¿Cómo calificarías mi ayuda, de 1 a 5?" || len(turn.Messages[0].Choices) != 5 {
+		t.Fatalf("after the release: %+v", turn.Messages)
+	}
+	say(t, m, "h", choice("2"), "Gracias. ¿Qué podríamos hacer mejor?")
+	say(t, m, "h", choice("-"), "Gracias por tu opinión, nos ayuda a mejorar.")
+}
+
+// wsFrame is a web chat frame, as much of it as these tests read.
+type wsFrame struct{ Type, From, Text, Error string }
+
+// next reads frames until a bot message or an error, and returns it.
+func next(t *testing.T, ws *websocket.Conn) wsFrame {
+	t.Helper()
+	for {
+		var f wsFrame
+		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if err := ws.ReadJSON(&f); err != nil {
+			t.Fatal(err)
+		}
+		if (f.Type == "message" && f.From == "bot") || f.Type == "error" {
+			return f
+		}
+	}
+}
+
+// The web chat: its opening is a conversation_start (the welcome speaks
+// first), and a return of a faulty item takes the photo as an attachment.
+func TestWebChatGreetingAndPhoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the NLU and serves HTTP")
+	}
+	m := start(t, t.TempDir())
 	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(m.URL(), "http")+"/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if err := ws.WriteJSON(map[string]any{"type": "hello", "lang": "es"}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		var f struct{ Type, From, Text string }
-		if err := ws.ReadJSON(&f); err != nil {
+	send := func(v map[string]any) {
+		t.Helper()
+		if err := ws.WriteJSON(v); err != nil {
 			t.Fatal(err)
 		}
-		if f.Type == "message" {
-			if f.From != "bot" || !strings.HasPrefix(f.Text, "¡Hola! Soy el asistente de Tienda Charla.") {
-				t.Fatalf("the first message: %+v", f)
-			}
-			return
+	}
+	expect := func(prefix string) {
+		t.Helper()
+		if f := next(t, ws); !strings.HasPrefix(f.Text, prefix) {
+			t.Fatalf("got %+v, want a message starting with %q", f, prefix)
 		}
 	}
+	send(map[string]any{"type": "hello", "lang": "es"})
+	expect("¡Hola! Soy el asistente de Tienda Charla.")
+	send(map[string]any{"type": "message", "text": "me llegaron las zapatillas del pedido A1001 con la suela despegada, quiero devolverlas", "id": "1"})
+	expect("Para cuidar tus datos, necesito confirmar que el pedido A1001 es tuyo.")
+	send(map[string]any{"type": "message", "text": "ana@example.com", "id": "2"})
+	expect("¡Gracias! Correo confirmado.")
+	expect("¿Por qué quieres devolver Runner Pro?")
+	send(map[string]any{"type": "choice", "value": "defect", "id": "3"})
+	expect("Envíame una foto del producto donde se vea el defecto 📷")
+	// A 1×1 PNG.
+	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+	send(map[string]any{"type": "attachment", "data": png, "name": "suela.png", "mime": "image/png", "id": "4"})
+	expect("Abro la devolución de Runner Pro del pedido A1001.")
+	send(map[string]any{"type": "choice", "value": "yes", "id": "5"})
+	expect("¡Listo! Tu devolución es la RT-0001.")
+	expect("¿Cómo calificarías mi ayuda, de 1 a 5?")
 }
 
 // The embedded bot is the directory on disk: the tests and `charla test`

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"¡Sí, MAÑANA!":           "si manana",
+		"  Cámbiame   la talla…": "cambiame la talla",
+		"A1234-B":                "a1234 b",
+		"hola👍🏽gracias":          "hola 👍 🏽 gracias",
+		"":                       "",
+		"\x00\xff":               "",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestReadNumber(t *testing.T) {
+	for in, want := range map[string]float64{
+		"43": 43, "talla 43": 43, "la 42,5": 42.5, "42.5 por favor": 42.5, "-3": -3,
+		"cuarenta y tres": 43, "forty-three": 43, "treinta": 30, "veintitrés": 23, "dos": 2,
+	} {
+		got, _, ok := ReadNumber(in)
+		if !ok || got != want {
+			t.Errorf("ReadNumber(%q) = %v, %v; want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"A1234", "hola", "", "x2y"} {
+		if n, _, ok := ReadNumber(in); ok {
+			t.Errorf("ReadNumber(%q) = %v, want nothing", in, n)
+		}
+	}
+}
+
+func TestReadYesNo(t *testing.T) {
+	for in, want := range map[string]bool{
+		"sí": true, "Si claro": true, "dale": true, "yes please": true, "👍": true, "de acuerdo": true,
+		"no": false, "no gracias": false, "nop": false, "nope": false,
+	} {
+		got, ok := ReadYesNo(in)
+		if !ok || got != want {
+			t.Errorf("ReadYesNo(%q) = %v, %v; want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"quizás", "sí y no", "", "43"} {
+		if _, ok := ReadYesNo(in); ok {
+			t.Errorf("ReadYesNo(%q) read an answer", in)
+		}
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"¡Sí, MAÑANA!", "A1234", "cuarenta y tres", "\xff\x00", "👍🏽"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := Normalize(s)
+		if !utf8.ValidString(n) || strings.Contains(n, "  ") || strings.HasPrefix(n, " ") || strings.HasSuffix(n, " ") {
+			t.Fatalf("Normalize(%q) = %q", s, n)
+		}
+		if Normalize(n) != n {
+			t.Fatalf("not idempotent: %q → %q → %q", s, n, Normalize(n))
+		}
+		ReadNumber(s)
+		ReadYesNo(s)
+		c := cleanText(s, 64)
+		if !utf8.ValidString(c) || len(c) > 64 {
+			t.Fatalf("cleanText(%q) = %q", s, c)
+		}
+	})
+}

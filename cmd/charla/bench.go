@@ -41,6 +41,9 @@ type benchResult struct {
 	BytesPerTurn  float64 `json:"bytes_per_turn"`
 	RSSMB         float64 `json:"rss_mb"`
 
+	CPUSeconds   float64 `json:"cpu_seconds"` // user+system CPU of the measured run: less noisy than wall time on a busy machine
+	TurnsPerCPUS float64 `json:"turns_per_cpu_s"`
+
 	Test          string `json:"test"`
 	Store         string `json:"store"`
 	Conversations int    `json:"conversations"`
@@ -143,9 +146,11 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 			return 1
 		}
 	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	err = b.run(ctx, "c", *n, *k, lat)
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -165,6 +170,8 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 		AllocsPerTurn: round(float64(m1.Mallocs-m0.Mallocs)/float64(turns), 1),
 		BytesPerTurn:  round(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(turns), 0),
 		RSSMB:         round(peakRSSMB(), 1),
+		CPUSeconds:    round(cpu.Seconds(), 3),
+		TurnsPerCPUS:  round(float64(turns)/cpu.Seconds(), 0),
 		Test:          tc.Name, Store: *storeName, Conversations: *n, Concurrency: *k,
 		Understander: kind, CPUs: runtime.GOMAXPROCS(0),
 	}
@@ -293,6 +300,15 @@ func round(x float64, digits int) float64 {
 		p *= 10
 	}
 	return float64(int64(x*p+0.5)) / p
+}
+
+// cpuTime is the CPU time the process used so far, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSSMB is the process's peak resident set, in MiB.

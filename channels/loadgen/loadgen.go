@@ -49,6 +49,7 @@ type Result struct {
 	P50ms       float64 `json:"p50_ms,omitempty"`
 	P99ms       float64 `json:"p99_ms,omitempty"`
 	MaxMs       float64 `json:"max_ms,omitempty"`
+	ServerCPUus float64 `json:"server_cpu_us_per_msg,omitempty"` // the server's CPU time per message (user + system)
 	ServerRSSMB float64 `json:"server_rss_mb,omitempty"`
 	ServerHWMMB float64 `json:"server_peak_rss_mb,omitempty"`
 }
@@ -105,6 +106,26 @@ func RaiseOpenFiles() {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// cpuTime reads a process's CPU time (user + system) from /proc; Linux
+// counts it in clock ticks of 1/100 s.
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// the command name (field 2) may hold spaces: count from after its ')'
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
 }
 
 // memory reads a process's resident set and its peak, in MB.
@@ -240,6 +261,7 @@ func wsLoad(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("loadgen: %d connections failed to open", errs.Load())
 	}
 	lat := make([][]time.Duration, len(conns))
+	cpu0 := cpuTime(cfg.PID)
 	start := time.Now()
 	end := start.Add(cfg.Duration)
 	interval := time.Duration(float64(time.Second) / per)
@@ -291,7 +313,9 @@ func wsLoad(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	wg.Wait()
 	// the rate is over the sending window; the last replies come just after it
-	return summarize("ws", len(conns), cfg.Duration, lat, errs.Load()), nil
+	r := summarize("ws", len(conns), cfg.Duration, lat, errs.Load())
+	r.serverCPU(cfg.PID, cpu0)
+	return r, nil
 }
 
 // restLoad runs Conns clients, each posting turns back to back over its
@@ -302,6 +326,7 @@ func restLoad(ctx context.Context, cfg Config) (*Result, error) {
 	u, _ := url.Parse(cfg.URL)
 	lat := make([][]time.Duration, cfg.Conns)
 	var errs atomic.Int64
+	cpu0 := cpuTime(cfg.PID)
 	start := time.Now()
 	end := start.Add(cfg.Duration)
 	var wg sync.WaitGroup
@@ -351,7 +376,9 @@ func restLoad(ctx context.Context, cfg Config) (*Result, error) {
 		})
 	}
 	wg.Wait()
-	return summarize("rest", cfg.Conns, time.Since(start), lat, errs.Load()), nil
+	r := summarize("rest", cfg.Conns, time.Since(start), lat, errs.Load())
+	r.serverCPU(cfg.PID, cpu0)
+	return r, nil
 }
 
 func summarize(mode string, conns int, d time.Duration, lat [][]time.Duration, errs int64) *Result {
@@ -370,6 +397,16 @@ func summarize(mode string, conns int, d time.Duration, lat [][]time.Duration, e
 		r.MaxMs = round(float64(all[len(all)-1]) / float64(time.Millisecond))
 	}
 	return r
+}
+
+// serverCPU records the server's CPU time per message since cpu0, and its memory.
+func (r *Result) serverCPU(pid int, cpu0 time.Duration) {
+	if pid <= 0 || r.Messages == 0 {
+		return
+	}
+	r.ServerCPUus = round(float64(cpuTime(pid)-cpu0) / float64(time.Microsecond) / float64(r.Messages))
+	rss, hwm := memory(pid)
+	r.ServerRSSMB, r.ServerHWMMB = round(rss), round(hwm)
 }
 
 func round(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }

@@ -25,7 +25,7 @@ func TestRunAgainstServer(t *testing.T) {
 	for _, cfg := range []loadgen.Config{
 		{Mode: "idle", Conns: 50, Duration: 100 * time.Millisecond, PID: os.Getpid()},
 		{Mode: "ws", Conns: 20, Rate: 60, Duration: time.Second},
-		{Mode: "rest", Conns: 4, Duration: 300 * time.Millisecond},
+		{Mode: "rest", Conns: 4, Duration: 300 * time.Millisecond, PID: os.Getpid()},
 	} {
 		cfg.URL = s.URL()
 		r, err := loadgen.Run(ctx, cfg)
@@ -45,7 +45,7 @@ func TestRunAgainstServer(t *testing.T) {
 				t.Errorf("ws: %s", r.JSON())
 			}
 		case "rest":
-			if r.Messages == 0 || r.PerSecond <= 0 {
+			if r.Messages == 0 || r.PerSecond <= 0 || r.ServerCPUus <= 0 {
 				t.Errorf("rest: %s", r.JSON())
 			}
 		}

@@ -214,10 +214,11 @@ func (u *Understander) Model(lang string) *classify.Model {
 }
 
 // CacheKey is the hash that names a trained model in the cache: it covers
-// the code version, the configuration and every example in order.
+// the code version, the built-in data (lexicon, background examples), the
+// configuration and every example in order.
 func CacheKey(examples []classify.Example, cfg classify.Config) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "charla-nlu %d %+v\n", classify.Version, cfg)
+	fmt.Fprintf(h, "charla-nlu %d %s %+v\n", classify.Version, classify.Fingerprint(), cfg)
 	for _, ex := range examples {
 		fmt.Fprintf(h, "%d:%s%d:%s\n", len(ex.Intent), ex.Intent, len(ex.Text), ex.Text)
 	}

@@ -1,9 +1,13 @@
 package classify
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"slices"
 	"strings"
+
+	"github.com/charlabot/charla/nlu/lexicon"
 )
 
 // Background out-of-scope examples: everyday requests a shop's assistant is
@@ -29,6 +33,19 @@ func Background(lang string) []Example {
 		}
 	}
 	return out
+}
+
+// Fingerprint identifies the built-in data the models depend on (the
+// background sets and the lexicon), for cache keys: a model trained with
+// other built-in data is trained again.
+func Fingerprint() string {
+	h := sha256.New()
+	for _, lang := range []string{"en", "es"} {
+		b, _ := backgroundFS.ReadFile("background/" + lang + ".txt")
+		h.Write(b)
+	}
+	h.Write([]byte(lexicon.Fingerprint()))
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // withBackground adds the background examples when examples have no OOS

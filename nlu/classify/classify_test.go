@@ -2,9 +2,10 @@ package classify
 
 import (
 	"bytes"
-	"github.com/charlabot/charla/nlu/lexicon"
 	"slices"
 	"testing"
+
+	"github.com/charlabot/charla/nlu/lexicon"
 )
 
 var small = []Example{
@@ -111,5 +112,91 @@ func TestNoData(t *testing.T) {
 	}
 	if p := m.Predict("cualquier cosa"); len(p) != 1 || p[0].Intent != "greet" {
 		t.Errorf("one class: %v", p)
+	}
+}
+
+// TestLexiconGeneralises: words the designer never wrote count like the
+// ones they did when the lexicon puts them in the same concept.
+func TestLexiconGeneralises(t *testing.T) {
+	m, err := Fit(small, Config{Lang: "es"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := Fit(small, Config{Lang: "es", NoLexicon: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		"y mi encomienda?":            "order", // "encomienda": an order, never in the examples
+		"tracking de la compra porfa": "order",
+		"el talle 40 me aprieta":      "size",
+		"épale":                       "greet",
+	} {
+		if got := m.Predict(text)[0].Intent; got != want {
+			t.Errorf("%q: %s, want %s", text, got, want)
+		}
+	}
+	// without the lexicon the unseen word is no evidence at all
+	if p, q := m.Predict("y mi encomienda?"), bare.Predict("y mi encomienda?"); conf(p, "order") <= conf(q, "order") {
+		t.Errorf("the lexicon does not raise order for encomienda: %.2f with, %.2f without", conf(p, "order"), conf(q, "order"))
+	}
+}
+
+func conf(p []Score, intent string) float64 {
+	for _, s := range p {
+		if s.Intent == intent {
+			return s.Confidence
+		}
+	}
+	return 0
+}
+
+func TestChooseThreshold(t *testing.T) {
+	// decision values for two classes (0: an intent, 1: OOS); the softmax
+	// at temperature 1 gives the top confidences noted
+	row := func(d0, d1 float64, gold int, oos bool) Held {
+		return Held{Dec: []float64{d0, d1}, Gold: gold, OOS: oos}
+	}
+	held := []Held{
+		row(4, 0, 0, false),   // in scope, confident and right
+		row(3, 0, 0, false),   // in scope, right
+		row(0.4, 0, 0, false), // in scope, right but unsure (0.60)
+		row(0.2, 0, 1, true),  // out of scope, taken for the intent (0.55)
+		row(0.1, 0, 1, true),  // out of scope, taken for the intent (0.52)
+		row(0, 2, 1, true),    // out of scope, caught by the OOS class
+	}
+	// rejecting below 0.57 catches two out-of-scope lines and loses no
+	// in-scope one: 6/6 right; a higher cut-off would lose the unsure one
+	th := ChooseThreshold(held, 1, 1)
+	if th < 0.55 || th > 0.60 {
+		t.Errorf("threshold %.3f, want between 0.55 and 0.60", th)
+	}
+	if th := ChooseThreshold(held[:3], 1, 1); th != 0 {
+		t.Errorf("no out-of-scope line: threshold %.3f, want 0", th)
+	}
+}
+
+func TestAugment(t *testing.T) {
+	cfg := Config{Lang: "es", Augment: 3}.withDefaults()
+	a, wa := augment(slices.Clone(small), nil, cfg, lexicon.Default())
+	b, _ := augment(slices.Clone(small), nil, cfg, lexicon.Default())
+	if !slices.Equal(a, b) {
+		t.Error("augment is not deterministic")
+	}
+	if len(a) <= len(small) || len(a) > 4*len(small) {
+		t.Fatalf("%d examples after augmenting %d", len(a), len(small))
+	}
+	for i, ex := range a[len(small):] {
+		if slices.Contains(small, ex) {
+			t.Errorf("copy %q is an original", ex.Text)
+		}
+		if wa[len(small)+i] != cfg.AugmentWeight {
+			t.Errorf("copy %q weighs %v", ex.Text, wa[len(small)+i])
+		}
+	}
+	// large data sets are left alone
+	cfg.AugmentMax = 2
+	if c, _ := augment(slices.Clone(small), nil, cfg, lexicon.Default()); len(c) != len(small) {
+		t.Errorf("%d examples: more than AugmentMax per intent must not be augmented", len(c))
 	}
 }

@@ -12,7 +12,9 @@
 package lexicon
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"sync"
@@ -43,8 +45,10 @@ type entry struct {
 
 // Lexicon is the compiled concept table.
 type Lexicon struct {
-	byFirst map[string][]*entry            // first folded word → phrases (longest first)
-	byStem  map[string][]*entry            // lang + " " + stem of the first word → phrases
+	byPair  map[[2]string][]*entry         // first two folded words → phrases (longest first)
+	byStem2 map[[2]string][]*entry         // first folded word and stem of the second → phrases
+	byStem  map[string]map[string][]*entry // lang → stem of the first word → phrases
+	starts  map[string]bool                // first folded words of byPair and byStem2
 	single  map[string][]string            // folded word → concepts
 	short   map[string][]string            // folded word → concepts, in short messages only
 	own     map[string][]string            // lang + " " + folded word → concepts, in that language only
@@ -66,10 +70,15 @@ func Default() *Lexicon {
 
 // Parse compiles a lexicon in the format of concepts.txt.
 func Parse(src string) *Lexicon {
-	l := &Lexicon{byFirst: map[string][]*entry{}, byStem: map[string][]*entry{}, single: map[string][]string{}, short: map[string][]string{}, own: map[string][]string{}, stem: map[string]map[string][]string{}}
+	l := &Lexicon{byPair: map[[2]string][]*entry{}, byStem2: map[[2]string][]*entry{}, byStem: map[string]map[string][]*entry{}, starts: map[string]bool{}, single: map[string][]string{}, short: map[string][]string{}, own: map[string][]string{}, stem: map[string]map[string][]string{}}
 	type key struct{ lang, phrase string }
 	merged := map[key]*entry{}
 	var order []key
+	type pending struct {
+		fold, lang, concept string
+		short, own          bool
+	}
+	var respelled []pending
 	concept := ""
 	swappable := false
 	swapWords := map[string][]string{} // lang + " " + concept → single words
@@ -102,7 +111,9 @@ func Parse(src string) *Lexicon {
 			}
 			if len(toks) == 1 && toks[0].Fold != normalize.Fold(normalize.Clean(item)) {
 				// the normaliser spells it as another word ("nop" → "no",
-				// "okis" → "ok"): that word's entry decides
+				// "okis" → "ok"): when that word has an entry of its own,
+				// that entry decides (see below)
+				respelled = append(respelled, pending{toks[0].Fold, lang, concept, short, own})
 				continue
 			}
 			if swappable && len(toks) == 1 && toks[0].Kind == normalize.Word {
@@ -153,9 +164,18 @@ func Parse(src string) *Lexicon {
 			continue
 		}
 		if len(e.words) > 1 {
-			l.byFirst[e.words[0]] = append(l.byFirst[e.words[0]], e)
+			k := [2]string{e.words[0], e.words[1]}
+			l.byPair[k] = append(l.byPair[k], e)
+			if e.stems[1] != "" {
+				k := [2]string{e.words[0], e.stems[1]}
+				l.byStem2[k] = append(l.byStem2[k], e)
+			}
+			l.starts[e.words[0]] = true
 			if st := e.stems[0]; st != "" {
-				l.byStem[e.lang+" "+st] = append(l.byStem[e.lang+" "+st], e)
+				if l.byStem[e.lang] == nil {
+					l.byStem[e.lang] = map[string][]*entry{}
+				}
+				l.byStem[e.lang][st] = append(l.byStem[e.lang][st], e)
 			}
 			continue
 		}
@@ -180,6 +200,25 @@ func Parse(src string) *Lexicon {
 			}
 		}
 	}
+	for _, p := range respelled {
+		if _, ok := l.single[p.fold]; ok {
+			continue
+		}
+		if _, ok := l.short[p.fold]; ok {
+			continue
+		}
+		if _, ok := l.own[p.lang+" "+p.fold]; ok {
+			continue
+		}
+		switch {
+		case p.short:
+			l.short[p.fold] = append(l.short[p.fold], p.concept)
+		case p.own:
+			l.own[p.lang+" "+p.fold] = append(l.own[p.lang+" "+p.fold], p.concept)
+		default:
+			l.single[p.fold] = append(l.single[p.fold], p.concept)
+		}
+	}
 	l.swap = map[string][]string{}
 	for _, k := range swapOrder {
 		lang, _, _ := strings.Cut(k, " ")
@@ -192,9 +231,17 @@ func Parse(src string) *Lexicon {
 			}
 		}
 	}
-	for _, m := range []map[string][]*entry{l.byFirst, l.byStem} {
+	longestFirst := func(es []*entry) {
+		slices.SortStableFunc(es, func(a, b *entry) int { return len(b.words) - len(a.words) })
+	}
+	for _, m := range []map[[2]string][]*entry{l.byPair, l.byStem2} {
 		for _, es := range m {
-			slices.SortStableFunc(es, func(a, b *entry) int { return len(b.words) - len(a.words) })
+			longestFirst(es)
+		}
+	}
+	for _, m := range l.byStem {
+		for _, es := range m {
+			longestFirst(es)
 		}
 	}
 	return l
@@ -205,6 +252,13 @@ func Parse(src string) *Lexicon {
 // is a "pedido", a "compra" or an "encomienda"), for augmenting training
 // examples. The slice must not be modified.
 func (l *Lexicon) Alternatives(w, lang string) []string { return l.swap[lang+" "+w] }
+
+// Fingerprint identifies the built-in lexicon's content, so that models
+// trained with another version of it are not taken from a cache.
+func Fingerprint() string {
+	h := sha256.Sum256([]byte(source))
+	return hex.EncodeToString(h[:8])
+}
 
 // Concepts returns the names of the lexicon's concepts.
 func (l *Lexicon) Concepts() []string { return l.names }
@@ -282,9 +336,17 @@ func (l *Lexicon) phrase(toks []normalize.Token, lang string) (int, []string) {
 			}
 		}
 	}
-	try(l.byFirst[toks[0].Fold])
+	if len(toks) < 2 {
+		return 0, nil
+	}
+	if l.starts[toks[0].Fold] {
+		try(l.byPair[[2]string{toks[0].Fold, toks[1].Fold}])
+		if toks[1].Stem != toks[1].Fold {
+			try(l.byStem2[[2]string{toks[0].Fold, toks[1].Stem}])
+		}
+	}
 	if toks[0].Kind == normalize.Word && len(toks[0].Stem) >= minStem {
-		try(l.byStem[lang+" "+toks[0].Stem])
+		try(l.byStem[lang][toks[0].Stem])
 	}
 	if best == nil {
 		return 0, nil

@@ -554,20 +554,15 @@ func (rt *Runtime) Reset(ctx context.Context, id string) error {
 		if prev == nil {
 			return nil, nil
 		}
-		t := rt.newTurn(ctx, prev, Inbound{Conversation: id, Channel: prev.Channel, User: prev.User})
-		if err := t.begin(); err != nil {
-			return nil, err
-		}
-		t.abandonAll("reset")
-		t.s.Vars = nil
-		t.s.Status = StatusBot
-		t.s.Handoff = nil
-		t.s.Fallbacks = 0
-		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		return nil, nil
+		_, err := rt.sideTurn(ctx, prev, asBefore(prev), sideSystem, func(t *turn) error {
+			t.abandonAll("reset")
+			t.s.Vars = nil
+			t.s.Status = StatusBot
+			t.s.Handoff = nil
+			t.s.Fallbacks = 0
+			return nil
+		})
+		return nil, err
 	})
 }
 
@@ -610,20 +605,16 @@ type Seed struct {
 func (rt *Runtime) Seed(ctx context.Context, id string, sd Seed) (*Turn, error) {
 	var r *turnResult
 	err := rt.withConversation(ctx, id, func(prev *Session) (*turnResult, error) {
-		t := rt.newTurn(ctx, prev, Inbound{Conversation: id, User: sd.User, Channel: sd.Channel, Lang: sd.Lang, Verified: sd.Verified})
-		if err := t.begin(); err != nil {
-			return nil, err
-		}
-		if err := t.seed(sd); err != nil {
-			return nil, err
-		}
-		t.run()
-		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		r = t.result()
-		return r, nil
+		in := Inbound{Conversation: id, User: sd.User, Channel: sd.Channel, Lang: sd.Lang, Verified: sd.Verified}
+		var err error
+		r, err = rt.sideTurn(ctx, prev, in, sideSystem, func(t *turn) error {
+			if err := t.seed(sd); err != nil {
+				return err
+			}
+			t.run()
+			return nil
+		})
+		return r, err
 	})
 	if err != nil {
 		return nil, err
@@ -685,23 +676,17 @@ func (rt *Runtime) Trigger(ctx context.Context, user, event string, data map[str
 		if prev != nil {
 			in.Verified = prev.Verified
 		}
-		t := rt.newTurn(ctx, prev, in)
-		t.proactive = true
-		if err := t.begin(); err != nil {
-			return nil, err
-		}
-		if !t.handlesEvent(event) {
-			res.NoFlow = true
-			return nil, nil
-		}
-		t.event(EvProactive, "", event)
-		t.dispatch()
-		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		r = t.result()
-		return r, nil
+		var err error
+		r, err = rt.sideTurn(ctx, prev, in, sideProactive, func(t *turn) error {
+			if !t.handlesEvent(event) {
+				res.NoFlow = true
+				return errSkip
+			}
+			t.event(EvProactive, "", event)
+			t.dispatch()
+			return nil
+		})
+		return r, err
 	})
 	if err != nil {
 		return nil, err
@@ -746,20 +731,11 @@ func (rt *Runtime) AgentSend(ctx context.Context, conv, agent string, out Outbou
 		if prev == nil {
 			return nil, Errorf(ENotFound, "no conversation %q", conv)
 		}
-		t := rt.newTurn(ctx, prev, Inbound{Conversation: conv, User: prev.User, Channel: prev.Channel, Verified: prev.Verified})
-		t.proactive = true
-		t.agentTurn = true
-		if err := t.begin(); err != nil {
-			return nil, err
-		}
-		e := Entry{From: FromAgent, Agent: agent, Text: cleanText(out.Text, rt.maxText), Choices: out.Choices,
-			Image: out.Image, Link: out.Link, At: t.now, Channel: t.s.Channel}
-		t.emit(e)
-		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		return t.result(), nil
+		return rt.sideTurn(ctx, prev, asBefore(prev), sideAgent, func(t *turn) error {
+			t.emit(Entry{From: FromAgent, Agent: agent, Text: cleanText(out.Text, rt.maxText), Choices: out.Choices,
+				Image: out.Image, Link: out.Link, At: t.now, Channel: t.s.Channel})
+			return nil
+		})
 	})
 }
 
@@ -773,23 +749,16 @@ func (rt *Runtime) Release(ctx context.Context, conv, flow string) (*Turn, error
 		if prev == nil {
 			return nil, Errorf(ENotFound, "no conversation %q", conv)
 		}
-		t := rt.newTurn(ctx, prev, Inbound{Conversation: conv, User: prev.User, Channel: prev.Channel, Verified: prev.Verified})
-		t.proactive = true
-		t.agentTurn = true
-		if err := t.begin(); err != nil {
-			return nil, err
-		}
-		if flow != "" && t.p.Flow(flow) == nil {
-			return nil, Errorf(ENotFound, "no flow %q", flow)
-		}
-		t.release(flow)
-		t.run()
-		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		r = t.result()
-		return r, nil
+		var err error
+		r, err = rt.sideTurn(ctx, prev, asBefore(prev), sideAgent, func(t *turn) error {
+			if flow != "" && t.p.Flow(flow) == nil {
+				return Errorf(ENotFound, "no flow %q", flow)
+			}
+			t.release(flow)
+			t.run()
+			return nil
+		})
+		return r, err
 	})
 	if err != nil {
 		return nil, err
@@ -804,19 +773,53 @@ func (rt *Runtime) Close(ctx context.Context, conv, by string) error {
 		if prev == nil {
 			return nil, Errorf(ENotFound, "no conversation %q", conv)
 		}
-		t := rt.newTurn(ctx, prev, Inbound{Conversation: conv, User: prev.User, Channel: prev.Channel, Verified: prev.Verified})
-		t.proactive = true
-		t.agentTurn = true
-		if err := t.begin(); err != nil {
-			return nil, err
-		}
-		t.close(by)
-		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		return nil, nil
+		_, err := rt.sideTurn(ctx, prev, asBefore(prev), sideAgent, func(t *turn) error {
+			t.close(by)
+			return nil
+		})
+		return nil, err
 	})
+}
+
+// sideKind says where a turn that is not a shopper's message comes from.
+type sideKind uint8
+
+const (
+	sideSystem    sideKind = iota // a reset, a seed: the replies are returned
+	sideProactive                 // an event, a timer: the replies go out through the channel
+	sideAgent                     // a person's action: also through the channel
+)
+
+// errSkip makes sideTurn stop without committing anything.
+var errSkip = errors.New("nothing to do")
+
+// sideTurn runs a turn that is not a shopper's message on prev (nil: a new
+// conversation): do changes the working session, and may run steps; the
+// turn is then finished and committed.
+func (rt *Runtime) sideTurn(ctx context.Context, prev *Session, in Inbound, kind sideKind, do func(t *turn) error) (*turnResult, error) {
+	t := rt.newTurn(ctx, prev, in)
+	defer t.free()
+	t.proactive = kind != sideSystem
+	t.agentTurn = kind == sideAgent
+	if err := t.begin(); err != nil {
+		return nil, err
+	}
+	if err := do(t); err != nil {
+		if err == errSkip {
+			return nil, nil
+		}
+		return nil, err
+	}
+	t.finish()
+	if err := rt.store.Commit(ctx, t.commit()); err != nil {
+		return nil, storeError(err)
+	}
+	return t.result(), nil
+}
+
+// asBefore is a message from a conversation's own user and channel.
+func asBefore(s *Session) Inbound {
+	return Inbound{Conversation: s.ID, User: s.User, Channel: s.Channel, Verified: s.Verified}
 }
 
 func (rt *Runtime) String() string {

@@ -47,17 +47,10 @@ func (rt *Runtime) fireTimer(ctx context.Context, tm Timer) error {
 			}
 			return nil, nil
 		}
-		t := rt.newTurn(ctx, prev, Inbound{Conversation: prev.ID, User: prev.User, Channel: prev.Channel, Verified: prev.Verified})
-		t.proactive = true
-		if err := t.begin(); err != nil {
-			return nil, err
-		}
-		t.fire(tm)
-		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		return t.result(), nil
+		return rt.sideTurn(ctx, prev, asBefore(prev), sideProactive, func(t *turn) error {
+			t.fire(tm)
+			return nil
+		})
 	})
 }
 

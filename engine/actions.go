@@ -187,6 +187,15 @@ func runAction(ctx context.Context, fn ActionFunc, call ActionCall) (any, error)
 		}
 		return r.v, r.err
 	case <-ctx.Done():
+		// Both may be ready when the turn's goroutine ran late (a busy
+		// machine): a function that did answer is not a timeout.
+		select {
+		case r := <-ch:
+			if r.err == nil {
+				return r.v, nil
+			}
+		default:
+		}
 		return nil, &Error{Code: EUnavailable, Message: "timeout", Err: ctx.Err()}
 	}
 }

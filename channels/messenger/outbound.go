@@ -60,8 +60,19 @@ type button struct {
 // agent's): an UPDATE within the 24-hour window; outside it, the message
 // goes with Config.Tag when its flow named a template, and is refused with
 // channels.ErrTemplateRequired otherwise.
+//
+// Called by the runtime while it handles a turn of the same conversation
+// (a hand-off's notice), the message is held and sent after the turn's
+// replies: Send then returns nil and a failure is logged.
 func (c *Connector) Send(ctx context.Context, out engine.Outbound) error {
 	c.init()
+	if c.inbox.Defer(ctx, out.Conversation, func(ctx context.Context) {
+		if err := c.send(ctx, out, "UPDATE"); err != nil {
+			c.Logger.Warn("messenger: a message held during a turn was not sent", "conversation", out.Conversation, "err", err)
+		}
+	}) {
+		return nil
+	}
 	return c.send(ctx, out, "UPDATE")
 }
 

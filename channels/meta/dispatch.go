@@ -45,6 +45,9 @@ type Dispatcher struct {
 	once     sync.Once
 	seen     Seen
 	debounce *Debouncer[engine.Inbound]
+
+	mu     sync.Mutex
+	active map[string]*[]func(context.Context) // conversations in a turn → sends held until its replies are out
 }
 
 func (d *Dispatcher) init() {
@@ -154,6 +157,60 @@ func LastID(in engine.Inbound) string {
 	return in.ID
 }
 
+// inTurn marks the context of a turn's Handle with its conversation.
+type inTurn struct{}
+
+// Defer holds send until the turn of conv has sent its replies, when ctx
+// is that turn's (the runtime called the connector's Send while handling
+// it), and reports whether it did; otherwise the caller sends now. A
+// connector's Send uses it so that what the runtime sends from inside a
+// turn — a hand-off's place in the queue, an agent's greeting — comes
+// after the turn's own replies, as the shopper expects to read them.
+// Sends from elsewhere (an event, an agent) are never held, so their
+// errors reach their callers.
+func (d *Dispatcher) Defer(ctx context.Context, conv string, send func(ctx context.Context)) bool {
+	if c, _ := ctx.Value(inTurn{}).(string); c != conv {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	held, ok := d.active[conv]
+	if !ok {
+		return false
+	}
+	*held = append(*held, send)
+	return true
+}
+
+// begin marks conv as in a turn; end sends what was held meanwhile and
+// unmarks it.
+func (d *Dispatcher) begin(conv string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.active == nil {
+		d.active = map[string]*[]func(context.Context){}
+	}
+	d.active[conv] = new([]func(context.Context))
+}
+
+func (d *Dispatcher) end(ctx context.Context, conv string) {
+	for {
+		d.mu.Lock()
+		held := d.active[conv]
+		if held == nil || len(*held) == 0 {
+			delete(d.active, conv)
+			d.mu.Unlock()
+			return
+		}
+		sends := *held
+		*held = nil
+		d.mu.Unlock()
+		for _, send := range sends {
+			send(context.WithoutCancel(ctx))
+		}
+	}
+}
+
 // turn runs one turn and sends its replies. Before (the read mark and
 // typing indicator) runs alongside the turn, and the replies wait for it,
 // so it adds no latency to a turn that takes longer.
@@ -177,12 +234,15 @@ func (d *Dispatcher) turn(ctx context.Context, in engine.Inbound) {
 }
 
 func (d *Dispatcher) turnWith(ctx context.Context, in engine.Inbound, reply func(context.Context, engine.Outbound) error) {
+	d.begin(in.Conversation)
+	defer d.end(ctx, in.Conversation)
 	var (
 		t   *engine.Turn
 		err error
 	)
+	hctx := context.WithValue(ctx, inTurn{}, in.Conversation)
 	for attempt := 0; ; attempt++ {
-		t, err = d.Handler.Handle(ctx, in)
+		t, err = d.Handler.Handle(hctx, in)
 		if err == nil || engine.ErrCode(err) != engine.EUnavailable || attempt == 2 || ctx.Err() != nil {
 			break
 		}

@@ -108,8 +108,19 @@ type fallback struct {
 // cannot reach, EConflict for the window, EUnavailable when rate limits
 // outlasted the retries, EInternal for the rest (logged). The form each message took (text,
 // buttons, list, image, template) is recorded as an accepted receipt.
+//
+// Called by the runtime while it handles a turn of the same conversation
+// (a hand-off's notice), the message is held and sent after the turn's
+// replies: Send then returns nil and a failure is logged.
 func (c *Connector) Send(ctx context.Context, out engine.Outbound) error {
 	c.init()
+	if c.inbox.Defer(ctx, out.Conversation, func(ctx context.Context) {
+		if err := c.send(ctx, out, true); err != nil {
+			c.logger().Warn("whatsapp: a message held during a turn was not sent", "conversation", out.Conversation, "err", err)
+		}
+	}) {
+		return nil
+	}
 	return c.send(ctx, out, true)
 }
 

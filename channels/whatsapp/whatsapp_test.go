@@ -721,3 +721,25 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Error("configured without a phone number id")
 	}
 }
+
+// What the runtime sends while it handles a turn (a hand-off's place in the
+// queue) reaches the shopper after the turn's own replies.
+func TestSendDuringTurnComesAfterReplies(t *testing.T) {
+	e := start(t, nil)
+	ctx := testCtx(t)
+	u := e.phone.User("573015550050", "Nora")
+	e.conn.Handler = engine.HandlerFunc(func(ctx context.Context, in engine.Inbound) (*engine.Turn, error) {
+		if err := e.conn.Send(ctx, engine.Outbound{Conversation: in.Conversation, Text: "Estás en el lugar 1 de la fila."}); err != nil {
+			t.Error(err)
+		}
+		return &engine.Turn{Messages: []engine.Outbound{{Text: "Te comunico con una persona."}}}, nil
+	})
+	u.Say(ctx, "quiero hablar con alguien")
+	expect(t, ctx, u, "Te comunico con una persona.")
+	expect(t, ctx, u, "Estás en el lugar 1 de la fila.")
+	// outside a turn it goes at once, and its errors reach the caller
+	e.api.Unreachable(u.WaID())
+	if err := e.conn.Send(ctx, engine.Outbound{Conversation: u.ID(), Text: "¿Sigues ahí?"}); engine.ErrCode(err) != engine.EInvalid {
+		t.Errorf("err %v", err)
+	}
+}

@@ -401,3 +401,21 @@ func TestGuardOnWaiting(t *testing.T) {
 		t.Fatalf("waiting is not a string builtin: %v", env[engine.VarWaiting])
 	}
 }
+
+// An entity in a message that asks for another flow fills that flow, and
+// is not a correction of the interrupted one.
+func TestDigressionIsNotACorrection(t *testing.T) {
+	p := sizeBot()
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "quiero cambiar la talla", txtAskOrder)
+	h.expect("c", "A1234", txtAskSize)
+	tr := h.expect("c", "¿y dónde está mi pedido B2222?", "Tu pedido va en camino.", "Volviendo a tu cambio de talla:", txtRetrySize)
+	if tr.Conversation.Slots["order"] != "A1234" {
+		t.Fatalf("the exchange's order became %v", tr.Conversation.Slots["order"])
+	}
+	// The same flow asked again with a new value is a correction.
+	tr = h.expect("c", "quiero cambiar la talla del pedido B2222", txtAskSize)
+	if tr.Conversation.Slots["order"] != "B2222" {
+		t.Fatalf("a correction was not taken: %v", tr.Conversation.Slots)
+	}
+}

@@ -92,11 +92,15 @@ func (t *turn) answer(fr *Frame, f *Flow, ask *Ask) bool {
 		return false
 	}
 	fills := t.entityFills(f)
+	// A message that asks for another flow ("¿y dónde está mi pedido
+	// A1002?" in the middle of an exchange of A1001) is a digression, not a
+	// correction of what this flow was told.
+	elsewhere := t.triggersElsewhere(f)
 	// Corrections: a new value for a slot already filled.
 	rewind, corrected := -1, (*Slot)(nil)
 	var changes []fill
 	for _, c := range fills {
-		if c.slot == sl || c.slot.Type == SlotBoolean {
+		if c.slot == sl || c.slot.Type == SlotBoolean || elsewhere {
 			continue
 		}
 		cur, ok := t.slotValue(fr, c.slot)
@@ -149,6 +153,13 @@ func (t *turn) answer(fr *Frame, f *Flow, ask *Ask) bool {
 	fr.Mode, fr.Tries, fr.Reprompt = ModeRunning, 0, false
 	t.gotIt()
 	return true
+}
+
+// triggersElsewhere reports whether the message starts a flow other than
+// f (not a system role, which answer handles itself).
+func (t *turn) triggersElsewhere(f *Flow) bool {
+	m := t.match()
+	return m.flow != nil && m.flow != f && t.p.roleOf[m.flow.Name] == ""
 }
 
 // readPending reads the pending slot's value from the message: an entity

@@ -17,6 +17,7 @@ import (
 
 	"github.com/charlabot/charla/channels/channeltest"
 	"github.com/charlabot/charla/channels/server"
+	"github.com/charlabot/charla/engine"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -380,5 +381,67 @@ func TestTelegramWebhook(t *testing.T) {
 	}
 	if n := api.Calls("getUpdates"); n != 0 {
 		t.Errorf("webhook mode polled getUpdates %d times", n)
+	}
+}
+
+func TestShutdownFinishesTurnsInFlight(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "testdata/tienda", dir)
+	os.WriteFile(filepath.Join(dir, "actions.yaml"), []byte("actions:\n  lento:\n    description: takes its time\n    result: {ok: boolean}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "flows", "lento.yaml"), []byte(`flow: lento
+triggers: {keywords: [lento]}
+steps:
+  - action: lento
+    into: r
+  - say: "Listo, sin prisa."
+    end: resolved
+`), 0o644)
+	started, release := make(chan struct{}), make(chan struct{})
+	s, err := server.New(server.Config{Dir: dir, Addr: "127.0.0.1:0", Memory: true, Getenv: env(nil),
+		Actions: map[string]engine.ActionFunc{"lento": func(ctx context.Context, _ engine.ActionCall) (any, error) {
+			close(started)
+			<-release
+			return map[string]any{"ok": true}, nil
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	url := s.URL()
+	type reply struct {
+		code int
+		v    map[string]any
+	}
+	got := make(chan reply, 1)
+	go func() {
+		code, v := do(t, "POST", url+"/api/v1/conversations/slow/messages", "", `{"text":"lento"}`)
+		got <- reply{code, v}
+	}()
+	<-started
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- s.Shutdown(ctx)
+	}()
+	// the server stops accepting while the turn runs
+	waitFor(t, func() bool {
+		_, err := http.Get(url + "/healthz")
+		return err != nil
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) before the turn in flight finished", err)
+	default:
+	}
+	close(release)
+	r := <-got
+	if r.code != 200 || len(texts(r.v)) != 1 || texts(r.v)[0] != "Listo, sin prisa." {
+		t.Fatalf("the turn in flight: %d %v", r.code, r.v)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
 }

@@ -419,3 +419,31 @@ func TestDigressionIsNotACorrection(t *testing.T) {
 		t.Fatalf("a correction was not taken: %v", tr.Conversation.Slots)
 	}
 }
+
+// A flow marked Leave (a survey) ends when the shopper moves on to
+// something else, instead of being resumed afterwards.
+func TestDigressionLeavesASurvey(t *testing.T) {
+	p := sizeBot()
+	p.Flows = append(p.Flows, &engine.Flow{
+		Name:          "survey",
+		Interruptible: true,
+		Leave:         true,
+		Triggers:      engine.Triggers{Keywords: []string{"encuesta"}},
+		Slots:         []*engine.Slot{{Name: "rating", Type: engine.SlotInteger}},
+		Steps: []engine.Step{
+			&engine.Ask{Slot: "rating", Prompt: msg("¿De 1 a 5?"), Exhausted: engine.Default},
+			&engine.Say{Message: msg("¡Gracias!")},
+		},
+	})
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "encuesta", "¿De 1 a 5?")
+	tr := h.expect("c", "¿y dónde está mi pedido?", "Tu pedido va en camino.")
+	if tr.Conversation.Flow != "" {
+		t.Fatalf("the survey was resumed: %+v", tr.Conversation)
+	}
+	h.expect("c", "encuesta", "¿De 1 a 5?")
+	h.expect("c", "4", "¡Gracias!")
+}

@@ -166,8 +166,11 @@ type Flow struct {
 	// Interruptible flows let the shopper digress to another flow while they
 	// wait for input, and come back afterwards. Most flows are.
 	Interruptible bool
-	System        bool // a default system flow supplied by the compiler
-	Pos           Pos
+	// Leave makes a digression end the flow instead of coming back to it:
+	// a survey or an "anything else?" the shopper answered by moving on.
+	Leave  bool
+	System bool // a default system flow supplied by the compiler
+	Pos    Pos
 
 	slots map[string]*Slot
 	asks  map[string]int // slot name → index of the first Ask step for it

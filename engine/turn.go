@@ -598,6 +598,7 @@ func (t *turn) startTriggered(f *Flow) bool {
 		return true
 	case SysHuman:
 		t.handoffNote = "asked for a person"
+		t.leaveTop()
 		t.push(f, t.overKind(), "human")
 		t.gotIt()
 		return true
@@ -612,6 +613,7 @@ func (t *turn) startTriggered(f *Flow) bool {
 	if top != nil && top.Mode != ModeRunning && !t.canDigress() {
 		return false
 	}
+	t.leaveTop()
 	fr := t.push(f, t.overKind(), "trigger")
 	if fr == nil {
 		return false
@@ -641,9 +643,31 @@ func (t *turn) kbAnswer(a *Article) {
 		t.say(a.Answer, nil, nil)
 	}
 	t.gotIt()
+	if t.leaveTop() {
+		return
+	}
 	if fr, _, _ := t.pending(); fr != nil {
 		t.resume(fr)
 	}
+}
+
+// leaveTop ends the flow waiting on top when it is one that a digression
+// leaves rather than comes back to (Flow.Leave: a survey, an "anything
+// else?"); it reports whether it did.
+func (t *turn) leaveTop() bool {
+	top := t.s.Top()
+	if top == nil || top.Mode == ModeRunning {
+		return false
+	}
+	f := t.p.Flow(top.Flow)
+	if f == nil || !f.Leave {
+		return false
+	}
+	fr := t.popFrame()
+	ev := t.newEvent(EvFlowAbandoned, fr.Flow, "left")
+	ev.Outcome = OutcomeAbandoned
+	t.events = append(t.events, ev)
+	return true
 }
 
 // fallback answers a message that was not understood, with the likeliest

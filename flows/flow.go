@@ -84,7 +84,15 @@ func (c *compiler) parseFlow(x node) {
 	c.flowDecls = append(c.flowDecls, d)
 	d.fl.Description = c.optStr(m.get("description"), "description")
 	if v := m.get("interruptible"); v.ok() {
-		d.fl.Interruptible, _ = c.boolean(v, "interruptible")
+		// true, false, or leave: a digression ends the flow instead of
+		// coming back to it (a survey, an "anything else?").
+		if n := deref(v.n); n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == "leave" {
+			d.fl.Interruptible, d.fl.Leave = true, true
+		} else if n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+			c.wrongType(v, "interruptible", "true, false or leave")
+		} else {
+			d.fl.Interruptible, _ = c.boolean(v, "interruptible")
+		}
 	}
 	if v := m.get("slots"); v.ok() {
 		sm := c.mapOf(v, "slots")

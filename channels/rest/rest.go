@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,11 @@ type API struct {
 // ServeHTTP serves the API's routes; anything else under /api/ is a JSON 404.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.once.Do(a.routes)
+	if p := r.URL.Path; path.Clean(p) != p {
+		// ServeMux would redirect an unclean path ("//", "/../") with an HTML body
+		WriteError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+p)
+		return
+	}
 	a.mux.ServeHTTP(w, r)
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -301,4 +302,31 @@ func TestEraseAndExport(t *testing.T) {
 	if code, _, _ := call(t, api, "GET", "/api/v1/conversations/c1", "", ""); code != 404 {
 		t.Errorf("conversation after erase: %d", code)
 	}
+}
+
+// FuzzPostMessage feeds arbitrary bodies and ids to the message endpoint:
+// bad input is a 4xx with a JSON error, never a panic or a 5xx.
+func FuzzPostMessage(f *testing.F) {
+	f.Add("c1", `{"text":"hola","user":"u1","lang":"es","id":"m1"}`)
+	f.Add("c1", `{"choice":"42"}`)
+	f.Add("c%2F1", `{"text":"\u0000"}`)
+	f.Add("c1", `{"text":["no"]}`)
+	api := &rest.API{Backend: &channeltest.Bot{}, MaxBody: 4096}
+	f.Fuzz(func(t *testing.T, id, body string) {
+		if strings.Contains(body, `"error"`) {
+			return // the scripted bot fails that turn on purpose
+		}
+		req := httptest.NewRequest("POST", "/api/v1/conversations/x/messages", strings.NewReader(body))
+		req.SetPathValue("id", id)
+		req.URL.Path = "/api/v1/conversations/" + url.PathEscape(id) + "/messages"
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for id %q body %q: %s", rec.Code, id, body, rec.Body)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+			t.Fatalf("not JSON: %q", rec.Body)
+		}
+	})
 }

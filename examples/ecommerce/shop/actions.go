@@ -26,7 +26,7 @@ func caller(call engine.ActionCall) Caller {
 // declares, for engine.Options.Actions (or server.Config.Actions). Results
 // are in the conversation's language.
 func (s *Service) Actions() map[string]engine.ActionFunc {
-	return map[string]engine.ActionFunc{
+	acts := map[string]engine.ActionFunc{
 		"get_customer":    s.actGetCustomer,
 		"get_order":       s.actGetOrder,
 		"verify_email":    s.actVerifyEmail,
@@ -40,6 +40,15 @@ func (s *Service) Actions() map[string]engine.ActionFunc {
 		"redeem_code":     s.actRedeemCode,
 		"save_feedback":   s.actSaveFeedback,
 	}
+	for name, fn := range acts {
+		acts[name] = func(ctx context.Context, call engine.ActionCall) (any, error) {
+			if err := ctx.Err(); err != nil { // a turn past its deadline changes nothing
+				return nil, actionError(err)
+			}
+			return fn(ctx, call)
+		}
+	}
+	return acts
 }
 
 // actionError turns the service's errors into the engine's, so that a
@@ -75,9 +84,6 @@ func date(t time.Time) any {
 }
 
 func (s *Service) actGetCustomer(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	v := s.Customer(caller(call))
 	orders := []any{}
 	for _, o := range v.Orders {
@@ -107,9 +113,6 @@ var statusNames = map[string]Localized{
 func statusName(status, lang string) string { return statusNames[status].In(lang) }
 
 func (s *Service) actGetOrder(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	o, owner, err := s.Lookup(caller(call), str(call, "id"))
 	if errors.Is(err, ErrNotFound) {
 		return map[string]any{"found": false, "id": NormalizeOrderID(str(call, "id"))}, nil
@@ -150,9 +153,6 @@ func (s *Service) actGetOrder(ctx context.Context, call engine.ActionCall) (any,
 }
 
 func (s *Service) actVerifyEmail(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	ok, err := s.VerifyEmail(caller(call), str(call, "order"), str(call, "email"))
 	if errors.Is(err, ErrNotFound) {
 		return map[string]any{"ok": false}, nil
@@ -164,9 +164,6 @@ func (s *Service) actVerifyEmail(ctx context.Context, call engine.ActionCall) (a
 }
 
 func (s *Service) actCheckStock(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	st, err := s.CheckStock(caller(call), str(call, "order"), str(call, "size"))
 	if err != nil {
 		return nil, actionError(err)
@@ -180,9 +177,6 @@ func (s *Service) actCheckStock(ctx context.Context, call engine.ActionCall) (an
 }
 
 func (s *Service) actCreateExchange(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	ex, err := s.CreateExchange(caller(call), str(call, "order"), str(call, "size"))
 	if err != nil {
 		return nil, actionError(err)
@@ -191,9 +185,6 @@ func (s *Service) actCreateExchange(ctx context.Context, call engine.ActionCall)
 }
 
 func (s *Service) actCancelOrder(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	ok, refund, err := s.Cancel(caller(call), str(call, "order"))
 	if err != nil {
 		return nil, actionError(err)
@@ -206,9 +197,6 @@ func (s *Service) actCancelOrder(ctx context.Context, call engine.ActionCall) (a
 }
 
 func (s *Service) actCreateReturn(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	r, err := s.CreateReturn(caller(call), str(call, "order"), str(call, "reason"), str(call, "photo"))
 	if err != nil {
 		return nil, actionError(err)
@@ -217,9 +205,6 @@ func (s *Service) actCreateReturn(ctx context.Context, call engine.ActionCall) (
 }
 
 func (s *Service) actCreateTicket(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	t, err := s.CreateTicket(caller(call), str(call, "type"), str(call, "description"), str(call, "email"), str(call, "order"))
 	if err != nil {
 		return nil, actionError(err)
@@ -228,9 +213,6 @@ func (s *Service) actCreateTicket(ctx context.Context, call engine.ActionCall) (
 }
 
 func (s *Service) actSubscribe(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	user := call.User
 	if user == "" {
 		user = call.Conversation // an anonymous conversation stands for its user
@@ -242,9 +224,6 @@ func (s *Service) actSubscribe(ctx context.Context, call engine.ActionCall) (any
 }
 
 func (s *Service) actRedeemPoints(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	n, _ := call.Args["points"].(int)
 	r, err := s.RedeemPoints(caller(call), n)
 	if err != nil {
@@ -254,9 +233,6 @@ func (s *Service) actRedeemPoints(ctx context.Context, call engine.ActionCall) (
 }
 
 func (s *Service) actRedeemCode(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	r, err := s.RedeemCode(caller(call), str(call, "code"))
 	if err != nil {
 		return nil, actionError(err)
@@ -265,9 +241,6 @@ func (s *Service) actRedeemCode(ctx context.Context, call engine.ActionCall) (an
 }
 
 func (s *Service) actSaveFeedback(ctx context.Context, call engine.ActionCall) (any, error) {
-	if err := ctxErr(ctx); err != nil {
-		return nil, actionError(err)
-	}
 	n, _ := call.Args["rating"].(int)
 	if err := s.SaveFeedback(caller(call), n, str(call, "comment")); err != nil {
 		return nil, actionError(err)

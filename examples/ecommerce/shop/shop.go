@@ -15,7 +15,6 @@
 package shop
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -312,6 +311,18 @@ func (s *Service) owns(c Caller, o *Order) bool {
 	return c.Conversation != "" && slices.Contains(s.state.Proven[c.Conversation], o.ID)
 }
 
+// owned returns the order the caller may change; s.mu held.
+func (s *Service) owned(c Caller, id string) (*Order, error) {
+	o, ok := s.order(NormalizeOrderID(id))
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if !s.owns(c, o) {
+		return nil, ErrForbidden
+	}
+	return o, nil
+}
+
 func (s *Service) orderState(id string) *orderState {
 	st := s.state.Orders[id]
 	if st == nil {
@@ -545,15 +556,11 @@ const carrier = "Servientrega"
 // CreateExchange requests a size exchange: the owner's delivered order,
 // within the window, for a size in stock (one unit is reserved).
 func (s *Service) CreateExchange(c Caller, id, size string) (Exchange, error) {
-	id = NormalizeOrderID(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := s.order(id)
-	if !ok {
-		return Exchange{}, ErrNotFound
-	}
-	if !s.owns(c, o) {
-		return Exchange{}, ErrForbidden
+	o, err := s.owned(c, id)
+	if err != nil {
+		return Exchange{}, err
 	}
 	if o.Status != "delivered" || o.Exchange != "" || o.Return != "" || s.daysSince(o.Delivered) > ExchangeDays {
 		return Exchange{}, ErrConflict
@@ -572,7 +579,7 @@ func (s *Service) CreateExchange(c Caller, id, size string) (Exchange, error) {
 	}
 	s.state.Stock[key] = units - 1
 	ex := Exchange{ID: s.next("CX-", 4), Carrier: carrier, Deadline: s.today().AddDate(0, 0, dropOffDays)}
-	st := s.orderState(id)
+	st := s.orderState(o.ID)
 	st.Exchange, st.Changed = ex.ID, s.now()
 	return ex, s.save()
 }
@@ -580,20 +587,16 @@ func (s *Service) CreateExchange(c Caller, id, size string) (Exchange, error) {
 // Cancel cancels the owner's order if it has not shipped. ok is false
 // when it has shipped meanwhile.
 func (s *Service) Cancel(c Caller, id string) (ok bool, refund float64, err error) {
-	id = NormalizeOrderID(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, found := s.order(id)
-	if !found {
-		return false, 0, ErrNotFound
-	}
-	if !s.owns(c, o) {
-		return false, 0, ErrForbidden
+	o, err := s.owned(c, id)
+	if err != nil {
+		return false, 0, err
 	}
 	if o.Status != "paid" {
 		return false, 0, nil
 	}
-	st := s.orderState(id)
+	st := s.orderState(o.ID)
 	st.Status, st.Changed = "cancelled", s.now()
 	return true, o.Price, s.save()
 }
@@ -607,15 +610,11 @@ type Return struct {
 // CreateReturn opens a return of the owner's delivered order: within 30
 // days for any reason, 90 for a fault.
 func (s *Service) CreateReturn(c Caller, id, reason, photo string) (Return, error) {
-	id = NormalizeOrderID(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := s.order(id)
-	if !ok {
-		return Return{}, ErrNotFound
-	}
-	if !s.owns(c, o) {
-		return Return{}, ErrForbidden
+	o, err := s.owned(c, id)
+	if err != nil {
+		return Return{}, err
 	}
 	window := ExchangeDays
 	if reason == "defect" {
@@ -628,7 +627,7 @@ func (s *Service) CreateReturn(c Caller, id, reason, photo string) (Return, erro
 		return Return{}, ErrInvalid
 	}
 	r := Return{Exchange: Exchange{ID: s.next("RT-", 4), Carrier: carrier, Deadline: s.today().AddDate(0, 0, dropOffDays)}, Refund: o.Price}
-	st := s.orderState(id)
+	st := s.orderState(o.ID)
 	st.Return, st.Changed = r.ID, s.now()
 	return r, s.save()
 }
@@ -804,7 +803,3 @@ func randomCode(n int) string {
 	}
 	return string(b)
 }
-
-// ctxErr returns the context's error, so a cancelled turn does not change
-// the shop.
-func ctxErr(ctx context.Context) error { return ctx.Err() }

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -444,4 +446,38 @@ steps:
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
+}
+
+func TestAccessLogAtDebug(t *testing.T) {
+	var logs syncBuffer
+	s := start(t, server.Config{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Getenv: env(map[string]string{server.EnvAPIToken: "very-secret-token"})})
+	do(t, "GET", s.URL()+"/healthz?x=1", "", "")
+	do(t, "POST", s.URL()+"/api/v1/conversations/c/messages", "very-secret-token", `{"text":"hola"}`)
+	out := logs.String()
+	for _, want := range []string{`"msg":"http","method":"GET","path":"/healthz","status":200`, `"path":"/api/v1/conversations/c/messages","status":200`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "very-secret-token") {
+		t.Error("the API token was logged")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -269,7 +269,7 @@ func (s *Server) build(prog *engine.Program) error {
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	be := &backend{rt: s.rt, handler: s.metrics.Handler(s.rt), metrics: s.metrics}
+	be := &backend{rt: s.rt, handler: s.metrics.Handler(s.rt), metrics: s.metrics, uploads: s.hub.Uploads}
 	s.hub.Backend = be
 	s.rt.RegisterSender(webchat.Channel, s.hub)
 	s.api = &rest.API{Backend: be, Token: s.cfg.Getenv(EnvAPIToken), IdentitySecret: secret, Logger: s.log}
@@ -622,6 +622,7 @@ type backend struct {
 	rt      *engine.Runtime
 	handler engine.Handler // the runtime with metrics
 	metrics *Metrics
+	uploads *webchat.Uploads
 }
 
 var _ channels.Backend = (*backend)(nil)
@@ -670,7 +671,29 @@ func (b *backend) Trigger(ctx context.Context, user, event string, data map[stri
 	return d, nil
 }
 
-func (b *backend) EraseUser(ctx context.Context, user string) error { return b.rt.EraseUser(ctx, user) }
+// EraseUser erases a user in the runtime and the images they sent through
+// the web chat (the transcript only references them).
+func (b *backend) EraseUser(ctx context.Context, user string) error {
+	var uploads []string
+	if d, err := b.rt.ExportUser(ctx, user); err == nil {
+		for _, c := range d.Conversations {
+			for _, e := range c.Transcript {
+				for _, a := range e.Attachments {
+					if id, ok := webchat.UploadID(a.URL); ok {
+						uploads = append(uploads, id)
+					}
+				}
+			}
+		}
+	}
+	if err := b.rt.EraseUser(ctx, user); err != nil {
+		return err
+	}
+	for _, id := range uploads {
+		b.uploads.Delete(id)
+	}
+	return nil
+}
 
 func (b *backend) ExportUser(ctx context.Context, user string) (any, error) {
 	d, err := b.rt.ExportUser(ctx, user)

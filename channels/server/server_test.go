@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -480,4 +481,51 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestEraseDeletesUploads(t *testing.T) {
+	s := start(t, server.Config{DataDir: t.TempDir()})
+	c := dialWS(t, s)
+	c.send(map[string]any{"type": "hello", "user": "ines"})
+	conv := c.next("welcome")["conversation"].(string)
+	c.send(map[string]any{"type": "message", "text": "foto", "id": "f1"})
+	c.next("message")
+	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
+	c.send(map[string]any{"type": "attachment", "name": "etiqueta.png", "data": base64.StdEncoding.EncodeToString(png), "id": "f2"})
+	if m := c.next("message"); m["text"] != "Gracias, recibí tu foto." {
+		t.Fatalf("after the photo: %v", m)
+	}
+	resp, err := http.Get(s.URL() + "/api/v1/conversations/" + conv + "/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []engine.Entry
+	json.NewDecoder(resp.Body).Decode(&entries)
+	resp.Body.Close()
+	var upload string
+	for _, e := range entries {
+		for _, a := range e.Attachments {
+			upload = a.URL
+		}
+	}
+	if !strings.HasPrefix(upload, "/uploads/") {
+		t.Fatalf("no upload in the transcript: %+v", entries)
+	}
+	get := func() int {
+		resp, err := http.Get(s.URL() + upload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != 200 {
+		t.Fatalf("GET %s: %d", upload, code)
+	}
+	if code, _ := do(t, "DELETE", s.URL()+"/api/v1/users/ines", "", ""); code != 200 {
+		t.Fatalf("erase: %d", code)
+	}
+	if code := get(); code != 404 {
+		t.Errorf("the erased user's photo is still served: %d", code)
+	}
 }

@@ -61,10 +61,42 @@ func (u *Uploads) Put(mime string, data []byte) string {
 	return id
 }
 
+// Delete forgets an image (a user's data being erased).
+func (u *Uploads) Delete(id string) {
+	if !validUploadID(id) {
+		return
+	}
+	u.mu.Lock()
+	if up, ok := u.mem[id]; ok {
+		u.size -= len(up.data)
+		delete(u.mem, id)
+		for i, o := range u.order {
+			if o == id {
+				u.order = append(u.order[:i], u.order[i+1:]...)
+				break
+			}
+		}
+	}
+	u.mu.Unlock()
+	if u.Dir != "" {
+		os.Remove(filepath.Join(u.Dir, id))
+	}
+}
+
+// UploadID returns the id of an upload's URL (UploadsPath + id).
+func UploadID(url string) (string, bool) {
+	id, ok := strings.CutPrefix(url, UploadsPath)
+	return id, ok && validUploadID(id)
+}
+
+func validUploadID(id string) bool {
+	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
+}
+
 // ServeHTTP serves GET UploadsPath+id.
 func (u *Uploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimPrefix(r.URL.Path, UploadsPath)
-	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+	id, ok := UploadID(r.URL.Path)
+	if !ok {
 		writeError(w, http.StatusNotFound, "no such upload")
 		return
 	}

@@ -509,7 +509,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	wg.Go(func() { hubErr = s.hub.Shutdown(ctx) })
 	wg.Go(func() { agentErr = s.ho.console.Shutdown(ctx) })
 	if s.http != nil {
-		httpErr = s.http.Shutdown(ctx)
+		if httpErr = s.http.Shutdown(ctx); httpErr != nil {
+			s.http.Close() // out of time: drop the connections still open
+		}
 	}
 	wg.Wait()
 	errs := []error{hubErr, httpErr, agentErr}

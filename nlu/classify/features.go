@@ -259,25 +259,24 @@ type vectorizer struct {
 // vectorize weights a feature set: sublinear TF × IDF, each block scaled
 // to unit length, then by its weight. Unknown features are dropped.
 func (v *vectorizer) vectorize(fs featureSet) sparse {
-	var s sparse
 	var norms [nBlocks]float64
 	n := len(fs.words) + len(fs.chars) + len(fs.concepts)
-	s.idx = make([]int32, 0, n)
-	s.val = make([]float32, 0, n)
-	add := func(hs []uint64) {
+	// index and weight packed in one word (index high, float32 bits low),
+	// so that sorting by index is a sort of integers
+	packed := make([]uint64, 0, n)
+	for _, hs := range fs.blocks() {
 		each(hs, func(h uint64, c float32) {
 			i, ok := v.index[h]
 			if !ok {
 				return
 			}
-			x := (1 + float32(math.Log(float64(c)))) * v.idf[i]
-			s.idx = append(s.idx, i)
-			s.val = append(s.val, x)
+			x := v.idf[i]
+			if c > 1 {
+				x *= 1 + float32(math.Log(float64(c)))
+			}
+			packed = append(packed, uint64(i)<<32|uint64(math.Float32bits(x)))
 			norms[v.block[i]] += float64(x) * float64(x)
 		})
-	}
-	for _, hs := range fs.blocks() {
-		add(hs)
 	}
 	scale := v.weights
 	for b := range norms {
@@ -285,18 +284,14 @@ func (v *vectorizer) vectorize(fs featureSet) sparse {
 			scale[b] /= float32(math.Sqrt(norms[b]))
 		}
 	}
-	for j, i := range s.idx {
-		s.val[j] *= scale[v.block[i]]
+	slices.Sort(packed)
+	s := sparse{idx: make([]int32, len(packed)), val: make([]float32, len(packed))}
+	for j, p := range packed {
+		i := int32(p >> 32)
+		s.idx[j] = i
+		s.val[j] = math.Float32frombits(uint32(p)) * scale[v.block[i]]
 	}
-	sort.Sort(&s)
 	return s
-}
-
-func (s *sparse) Len() int           { return len(s.idx) }
-func (s *sparse) Less(i, j int) bool { return s.idx[i] < s.idx[j] }
-func (s *sparse) Swap(i, j int) {
-	s.idx[i], s.idx[j] = s.idx[j], s.idx[i]
-	s.val[i], s.val[j] = s.val[j], s.val[i]
 }
 
 // buildVectorizer indexes the features of the training set that occur in

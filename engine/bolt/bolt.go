@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -70,6 +71,8 @@ type Store struct {
 	maxTx   int
 	txs     atomic.Int64 // transactions written by the committer
 	commits atomic.Int64 // commits they held
+
+	cache sessionCache
 }
 
 // pending is a commit waiting for its transaction.
@@ -92,6 +95,10 @@ type Options struct {
 	ReadOnly bool
 	// NoBackupSocket disables the backup socket (see the package doc).
 	NoBackupSocket bool
+	// CacheSessions is how many recently used sessions are kept decoded in
+	// memory (default 10,000; negative: none). Sessions are immutable once
+	// committed, so a cached one is always the stored one.
+	CacheSessions int
 }
 
 // Open opens (creating when missing) the store in path: a data directory,
@@ -123,6 +130,12 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", file, err)
 	}
 	s := &Store{db: db, path: file, wake: make(chan struct{}, 1), stopped: make(chan struct{}), maxTx: 2000}
+	switch {
+	case o.CacheSessions == 0:
+		s.cache.init(10000)
+	case o.CacheSessions > 0:
+		s.cache.init(o.CacheSessions)
+	}
 	if o.MaxBatchSize > 0 {
 		s.maxTx = o.MaxBatchSize
 	}
@@ -260,6 +273,9 @@ func (s *Store) Load(ctx context.Context, id string) (*engine.Session, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
+	if se := s.cache.get(id); se != nil {
+		return se, nil
+	}
 	var se *engine.Session
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bSessions).Get([]byte(id))
@@ -273,6 +289,9 @@ func (s *Store) Load(ctx context.Context, id string) (*engine.Session, error) {
 		}
 		return nil
 	})
+	if se != nil && err == nil {
+		s.cache.put(se)
+	}
 	return se, err
 }
 
@@ -415,7 +434,11 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return <-w.done
+	err = <-w.done
+	if err == nil && c.Session != nil {
+		s.cache.put(c.Session)
+	}
+	return err
 }
 
 // committer writes queued commits, as many per transaction as queued
@@ -668,6 +691,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) error {
 		return err
 	}
 	gone := map[string]bool{}
+	defer s.cache.clear()
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		prefix := lp(nil, user)
 		for _, id := range userConversations(tx, user) {
@@ -747,6 +771,7 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 		return err
 	}
 	if !p.Transcripts.IsZero() {
+		defer s.cache.clear()
 		if err := s.pruneConversations(p.Transcripts); err != nil {
 			return err
 		}
@@ -904,4 +929,65 @@ func (s *Store) Close() error {
 		s.backup.close()
 	}
 	return s.db.Close()
+}
+
+// sessionCache keeps recently used sessions decoded, in shards with their
+// own locks; a full shard forgets an entry at random.
+type sessionCache struct {
+	shards []cacheShard
+	per    int
+	seed   maphash.Seed
+}
+
+type cacheShard struct {
+	mu sync.Mutex
+	m  map[string]*engine.Session
+}
+
+func (c *sessionCache) init(size int) {
+	c.shards = make([]cacheShard, 64)
+	c.per = max(1, size/len(c.shards))
+	c.seed = maphash.MakeSeed()
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]*engine.Session)
+	}
+}
+
+func (c *sessionCache) shard(id string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, id)%uint64(len(c.shards))]
+}
+
+func (c *sessionCache) get(id string) *engine.Session {
+	if c.shards == nil {
+		return nil
+	}
+	sh := c.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.m[id]
+}
+
+func (c *sessionCache) put(se *engine.Session) {
+	if c.shards == nil {
+		return
+	}
+	sh := c.shard(se.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[se.ID]; !ok && len(sh.m) >= c.per {
+		for k := range sh.m {
+			delete(sh.m, k)
+			break
+		}
+	}
+	sh.m[se.ID] = se
+}
+
+func (c *sessionCache) clear() {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		clear(sh.m)
+		sh.mu.Unlock()
+	}
 }

@@ -316,7 +316,12 @@ func (t *turn) say(m *Message, f *Flow, auto []Choice) error {
 func (t *turn) sayText(tx Text, f *Flow) {
 	s, err := tx.Render(t.s.Lang, t.p.DefaultLang(), t.vars())
 	if err != nil {
-		t.fail(f, t.s.Top().Step, err)
+		if top := t.s.Top(); f != nil && top != nil {
+			t.fail(f, top.Step, err)
+		} else {
+			t.event(EvError, "", err.Error())
+			t.sayBuiltin(SysError)
+		}
 		return
 	}
 	e := Entry{From: FromBot, Text: s, At: t.now, Channel: t.s.Channel}

@@ -447,3 +447,31 @@ func TestDigressionLeavesASurvey(t *testing.T) {
 	h.expect("c", "encuesta", "¿De 1 a 5?")
 	h.expect("c", "4", "¡Gracias!")
 }
+
+// FuzzHandle sends arbitrary texts and buttons to a conversation in the
+// middle of a flow: a turn never fails, never panics, and the conversation
+// still answers afterwards.
+func FuzzHandle(f *testing.F) {
+	for _, s := range []string{"hola", "A1234", "no, mejor la 44", "olvídalo", "\x00\xff", "😀", "quiero cambiar el pedido A1234 a talla 43"} {
+		f.Add(s, false)
+	}
+	p := sizeBot()
+	h := newHarness(f, p, withNLU(p))
+	ctx := context.Background()
+	n := 0
+	f.Fuzz(func(t *testing.T, text string, button bool) {
+		n++
+		conv := "f" + strconv.Itoa(n)
+		h.rt.Handle(ctx, engine.Inbound{Conversation: conv, Text: "cambiar talla"})
+		in := engine.Inbound{Conversation: conv, Text: text}
+		if button {
+			in = engine.Inbound{Conversation: conv, Choice: text}
+		}
+		if _, err := h.rt.Handle(ctx, in); err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if _, err := h.rt.Handle(ctx, engine.Inbound{Conversation: conv, Text: "hola"}); err != nil {
+			t.Fatalf("after %q: %v", text, err)
+		}
+	})
+}

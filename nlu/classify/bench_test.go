@@ -86,11 +86,18 @@ func BenchmarkClassifyShopES(b *testing.B) {
 func BenchmarkTrainCLINC150(b *testing.B) {
 	train := dataset(b, "clinc150", "train.jsonl")
 	var m *Model
+	cpu0 := processCPU()
 	for b.Loop() {
 		var err error
 		if m, err = Train(train, Config{Lang: "en"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if haveThreadCPU {
+		// CPU seconds of the process per training: on a machine shared
+		// with other work the wall time can be twice what two free cores
+		// take, the CPU time barely moves
+		b.ReportMetric((processCPU()-cpu0).Seconds()/float64(b.N), "cpu_s")
 	}
 	runtime.GC()
 	var ms runtime.MemStats

@@ -6,4 +6,6 @@ import "time"
 
 func threadCPU() time.Duration { return 0 }
 
+func processCPU() time.Duration { return 0 }
+
 const haveThreadCPU = false

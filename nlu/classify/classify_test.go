@@ -79,7 +79,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 func TestSpeller(t *testing.T) {
 	words := map[string]string{"talla": "tall", "pedido": "ped", "quiero": "quier", "cambiar": "cambi"}
 	s := newSpeller(words, map[string]int{"talla": 5, "pedido": 3, "quiero": 2, "cambiar": 2}, nil, "es")
-	tests := map[string]string{"tala": "tall", "pedio": "ped", "qiero": "quier", "cmabiar": "cambi", "tallla": "tall"}
+	tests := map[string]string{"tala": "tall", "pedio": "ped", "qiero": "quier", "cmabiar": "cambi"}
 	for in, want := range tests {
 		if _, got, ok := s.correct(in); !ok || got != want {
 			t.Errorf("correct(%q) = %q, %v; want %q", in, got, ok, want)

@@ -10,7 +10,10 @@ import (
 
 // speller corrects a word the model has never seen to a known word one
 // edit away (a letter missing, extra, wrong or two letters swapped), the
-// commonest such word winning: "tala" → "talla", "pedio" → "pedido". The
+// commonest such word winning: "pedio" → "pedido", "dirrecion" →
+// "direccion". Known words of four or five letters have too many
+// neighbours for that; an unknown word only becomes one of them by getting
+// a doubled letter back ("tala" → "talla"). The
 // known words are those of the training data and, when there is one, of
 // the lexicon (a training word wins over a lexicon word). A word with a
 // doubled letter whose single-letter form is known gets that form first
@@ -27,7 +30,7 @@ type speller struct {
 }
 
 func newSpeller(words map[string]string, count map[string]int, lex *lexicon.Lexicon, lang string) *speller {
-	s := &speller{stems: words, count: count, deletes: map[string][]string{}, lex: lex, lang: lang, minLen: 4}
+	s := &speller{stems: words, count: count, deletes: map[string][]string{}, lex: lex, lang: lang, minLen: 6}
 	keys := make([]string, 0, len(words))
 	for w := range words {
 		keys = append(keys, w)
@@ -93,12 +96,12 @@ func (s *speller) correct(w string) (string, string, bool) {
 	if d := squeezeDoubles(w); d != w && s.known(d) {
 		return d, s.stem(d), true
 	}
-	if utf8.RuneCountInString(w) < s.minLen {
+	if utf8.RuneCountInString(w) < 4 {
 		return "", "", false
 	}
 	best, bestN := "", 0
 	consider := func(c string) {
-		if !s.known(c) || !withinOne(w, c) {
+		if utf8.RuneCountInString(c) < s.minLen || !s.known(c) || !withinOne(w, c) {
 			return
 		}
 		n := 2*s.count[c] + 1 // a training word beats a lexicon word
@@ -116,6 +119,13 @@ func (s *speller) correct(w string) (string, string, bool) {
 		}
 	}
 	if bestN == 0 {
+		// a doubled letter written once: "tala" → "talla"
+		rs := []rune(w)
+		for i := range rs {
+			if d := string(rs[:i+1]) + string(rs[i:]); s.known(d) {
+				return d, s.stem(d), true
+			}
+		}
 		return "", "", false
 	}
 	return best, s.stem(best), true

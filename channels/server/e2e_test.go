@@ -328,7 +328,7 @@ func writePNG(t *testing.T, path string) {
 func TestBrowserEmbeddedWidget(t *testing.T) {
 	ctx := browser(t, "es-ES")
 	page := func(charla string) string {
-		return `<!doctype html><html lang="es"><head><meta charset="utf-8"><title>Tienda</title></head>
+		return `<!doctype html><html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Tienda</title></head>
 <body><h1>Zapatos</h1><script src="` + charla + `/widget.js" data-title="Ayuda" async></script></body></html>`
 	}
 	var charlaURL string
@@ -361,6 +361,17 @@ func TestBrowserEmbeddedWidget(t *testing.T) {
 	screenshot(t, ctx, "chat-embedded")
 	must(t, ctx, "escape closes", chromedp.KeyEvent("\x1b"))
 	must(t, ctx, "closed", chromedp.Poll[bool](`getComputedStyle(document.querySelector('.charla-panel')).display === 'none'`, chromedp.WithPollingTimeout(5*time.Second)))
+
+	// on a phone the open panel fills the screen, and the history is there
+	must(t, ctx, "a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	must(t, ctx, "reload", chromedp.Reload())
+	must(t, ctx, "open on the phone", chromedp.Click(chromedp.CSS(".charla-toggle")))
+	waitBubble(t, ctx, "¿Qué necesitas?")
+	if w := must(t, ctx, "panel width", chromedp.Evaluate[float64](`document.querySelector('.charla-panel').getBoundingClientRect().width`)); w != 390 {
+		t.Errorf("the panel is %v px wide on a 390 px phone, want the whole width", w)
+	}
+	screenshot(t, ctx, "chat-phone")
+	must(t, ctx, "a desktop again", chromedp.EmulateReset())
 
 	// the same page from an origin that is not allowed: no conversation
 	must(t, ctx, "the other origin", chromedp.Navigate(other.URL+"/"))

@@ -123,8 +123,12 @@ func nluEval(ctx context.Context, args []string, io stdio) int {
 	switch {
 	case *threshold >= 0:
 		th, from = *threshold, "command line"
+	case th == 0 && hasOOS(val, train, l):
+		from += " (0 was best)"
 	case th == 0:
 		from = "none (no out-of-scope examples to choose it on)"
+	case val == nil && !slices.ContainsFunc(train, func(e classify.Example) bool { return e.Intent == classify.OOS }):
+		from += ", with a fifth of the built-in background set as out-of-scope lines"
 	}
 	r := eval.Evaluate(m, test, th)
 	if th > 0 && r.InScopeAccuracy != nil {
@@ -141,6 +145,17 @@ func nluEval(ctx context.Context, args []string, io stdio) int {
 		r.PerIntent = nil
 	}
 	return printJSON(io.out, evalOutput{Report: r, Lang: l, Train: len(train), Features: m.Features()})
+}
+
+// hasOOS reports whether the threshold was chosen on data with
+// out-of-scope lines: the validation file's, or else the training data's or
+// the built-in background set's held-out fifth.
+func hasOOS(val, train []classify.Example, lang string) bool {
+	isOOS := func(e classify.Example) bool { return e.Intent == classify.OOS }
+	if val != nil {
+		return slices.ContainsFunc(val, isOOS)
+	}
+	return slices.ContainsFunc(train, isOOS) || len(classify.Background(lang)) > 0
 }
 
 // reorder moves flags after positional arguments to the front, so that

@@ -83,7 +83,11 @@ func main() {
 			}
 		}
 		from := c.ThresholdFrom
-		from = strings.TrimSuffix(strings.Split(from, " (")[0], " of train")
+		bg := strings.Contains(from, "background")
+		from = strings.TrimSuffix(strings.Split(strings.Split(from, " (")[0], ",")[0], " of train")
+		if bg {
+			from += " + background"
+		}
 		fmt.Printf("| %s | %d | %s | %s | %.3f | %.3f | %.2f (%s) | %s | %s | %.1f | %.0f / %.0f | %s | %.1f |\n",
 			n, c.Examples, pct(&acc), io, c.MacroF1, c.ECE, c.Threshold, from, nodeAcc, nodeIO, c.TrainSeconds, c.P50, c.P99, nodeLat, float64(c.ModelBytes)/1e6)
 	}

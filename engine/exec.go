@@ -172,7 +172,7 @@ func (t *turn) push(f *Flow, kind FrameKind, how string) *Frame {
 		t.abandonAll("depth")
 	}
 	t.s.Stack = append(t.s.Stack, Frame{Flow: f.Name, Kind: kind})
-	t.env = nil
+	t.dropEnv()
 	if kind != FrameResume {
 		t.event(EvFlowStarted, f.Name, how)
 	}
@@ -191,7 +191,7 @@ func (t *turn) popFrame() Frame {
 	if fr.Mode == ModeWaiting {
 		t.unschedule(TimerWait)
 	}
-	t.env = nil
+	t.dropEnv()
 	return fr
 }
 
@@ -453,7 +453,13 @@ func (t *turn) vars() map[string]any {
 	if t.profile != nil {
 		n += len(t.profile.Vars)
 	}
-	m := make(map[string]any, n)
+	m := t.spareEnv
+	if m == nil {
+		m = make(map[string]any, n)
+	} else {
+		t.spareEnv = nil
+		clear(m)
+	}
 	if t.userVar == nil {
 		t.userVar = map[string]any{"id": t.s.User, "verified": t.s.Verified, "channel": t.s.Channel}
 	}
@@ -502,6 +508,14 @@ func (t *turn) setVar(fr *Frame, f *Flow, name string, v any) error {
 	return nil
 }
 
+// dropEnv forgets the expression environment (the stack changed); its map
+// is kept to be filled again.
+func (t *turn) dropEnv() {
+	if t.env != nil {
+		t.spareEnv, t.env = t.env, nil
+	}
+}
+
 // setFrameVar sets a variable of a frame.
 func (t *turn) setFrameVar(fr *Frame, name string, v any) {
 	fr.Vars.Set(name, v)
@@ -514,7 +528,7 @@ func (t *turn) touch(fr *Frame, name string, v any) {
 		if fr == t.s.Top() {
 			t.env[name] = v
 		} else {
-			t.env = nil
+			t.dropEnv()
 		}
 	}
 }
@@ -600,7 +614,7 @@ func (t *turn) seed(sd Seed) error {
 		}
 		t.setSlot(fr, sl, cv)
 	}
-	t.env = nil
+	t.dropEnv()
 	return nil
 }
 

@@ -75,3 +75,9 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func TestEnvIsNotAvailable(t *testing.T) {
+	if _, err := CompileExpr("len($env) > 0", nil, nil); err == nil || !strings.Contains(err.Error(), "$env is not available") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -64,7 +64,7 @@ type Options struct {
 	// MaxTextBytes cuts longer inbound texts (default 8 KiB).
 	MaxTextBytes int
 	// DedupeWindow is how many message ids per conversation are remembered
-	// to answer redeliveries (default 64).
+	// to answer redeliveries (default 32).
 	DedupeWindow int
 }
 
@@ -108,7 +108,7 @@ func NewRuntime(p *Program, o Options) (*Runtime, error) {
 		rt.maxText = 8 << 10
 	}
 	if rt.window <= 0 {
-		rt.window = 64
+		rt.window = 32
 	}
 	acts := make(map[string]ActionFunc, len(o.Actions))
 	for k, v := range o.Actions {

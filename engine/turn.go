@@ -35,6 +35,7 @@ type turn struct {
 	unsched []Timer
 
 	env         map[string]any
+	spareEnv    map[string]any // an empty map for env, from a previous turn
 	userVar     map[string]any
 	steps       int
 	guarded     bool // the loop guard has stopped this turn once
@@ -67,16 +68,24 @@ func (rt *Runtime) newTurn(ctx context.Context, prev *Session, in Inbound) *turn
 	if now.IsZero() {
 		now = rt.now()
 	}
-	t := turns.Get().(*turn)
-	*t = turn{rt: rt, ctx: ctx, prev: prev, in: in, now: now}
+	t := turns.Get().(*turn) // zeroed by free, but for its spare map
+	t.rt, t.ctx, t.prev, t.in, t.now = rt, ctx, prev, in, now
 	t.entries, t.events, t.unsched = t.entryBuf[:0], t.eventBuf[:0], t.unschedBuf[:0]
 	return t
 }
 
 // free returns a turn to the pool once nothing refers to it: after its
-// commit and its result were made (they copy what they keep).
+// commit and its result were made (they copy what they keep). The
+// expression environment's map is kept, emptied, for the next turn: no
+// value in it is the map itself ($env is not allowed).
 func (t *turn) free() {
+	m := t.env
+	if m == nil {
+		m = t.spareEnv
+	}
+	clear(m)
 	*t = turn{}
+	t.spareEnv = m
 	turns.Put(t)
 }
 
@@ -143,7 +152,7 @@ func (t *turn) restart(why string) {
 	t.s.Handoff = nil
 	t.s.Fallbacks = 0
 	t.s.Started = t.now
-	t.env = nil
+	t.dropEnv()
 }
 
 // migrate moves the flows of a conversation whose program version is gone
@@ -408,7 +417,7 @@ func (t *turn) onEvent(name string, data map[string]any) {
 		fr.Mode = ModeRunning
 		fr.Step++
 		t.unschedule(TimerWait)
-		t.env = nil
+		t.dropEnv()
 		return
 	}
 	for _, f := range t.p.eventFlows[name] {

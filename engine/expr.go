@@ -106,6 +106,11 @@ type Expr struct {
 // must have that type; numbers are converted between integer and number.
 // Errors are *SourceError.
 func CompileExpr(src string, env Env, want *Type) (*Expr, error) {
+	// $env would hand the whole environment to a flow: a map the runtime
+	// reuses from turn to turn, and a way around the checked names.
+	if i := strings.Index(src, "$env"); i >= 0 {
+		return nil, &SourceError{Offset: i, Msg: "$env is not available: name the values you need"}
+	}
 	opts := []expr.Option{expr.DisableBuiltin("now"), nilSafeEquality, expr.Patch(nilSafeEq{})}
 	if env != nil {
 		m := make(types.Map, len(env))

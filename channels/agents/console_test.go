@@ -475,11 +475,33 @@ func (c *client) ws() *websocket.Conn {
 	return conn
 }
 
+// pending holds the frames of a batch (a JSON array) not read yet.
+var pending sync.Map // *websocket.Conn → []map[string]any
+
+// next returns the next frame from the console's WebSocket.
 func next(t *testing.T, conn *websocket.Conn) map[string]any {
 	t.Helper()
+	if v, ok := pending.Load(conn); ok {
+		if fs := v.([]map[string]any); len(fs) > 0 {
+			pending.Store(conn, fs[1:])
+			return fs[0]
+		}
+	}
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := conn.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 0 && b[0] == '[' {
+		var fs []map[string]any
+		if err := json.Unmarshal(b, &fs); err != nil || len(fs) < 2 {
+			t.Fatalf("a batch of frames: %v %s", err, b)
+		}
+		pending.Store(conn, fs[1:])
+		return fs[0]
+	}
 	var f map[string]any
-	if err := conn.ReadJSON(&f); err != nil {
+	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -13,7 +13,8 @@ import (
 	"github.com/charlabot/charla/engine/handoff"
 )
 
-// The console's WebSocket (/agent/ws) only speaks: the server sends
+// The console's WebSocket (/agent/ws) only speaks: the server sends frames
+// — one per message, or, when several are waiting, a JSON array of them:
 //
 //	{"type": "snapshot", "seq": N, "status": "available", "conversations": [...], "queues": [...], "agents": [...]}
 //
@@ -156,11 +157,21 @@ func (h *hub) snapshot(c *wsConn) {
 	if a := h.c.program().Agent(c.agent); a != nil && a.Lang != "" {
 		lang = a.Lang
 	}
-	b, err := json.Marshal(map[string]any{"type": "snapshot", "seq": seq, "status": h.c.Desk.Status(c.agent), "conversations": ts,
-		"queues": h.c.Desk.Queues(c.agent, lang), "agents": h.c.Desk.Agents()})
+	b, err := json.Marshal(snapshotFrame{Type: "snapshot", Seq: seq, Status: h.c.Desk.Status(c.agent), Conversations: ts,
+		Queues: h.c.Desk.Queues(c.agent, lang), Agents: h.c.Desk.Agents()})
 	if err == nil {
 		c.send(b)
 	}
+}
+
+// snapshotFrame is the state a console starts from.
+type snapshotFrame struct {
+	Type          string               `json:"type"`
+	Seq           int64                `json:"seq"`
+	Status        handoff.Availability `json:"status"`
+	Conversations []handoff.TicketView `json:"conversations"`
+	Queues        []handoff.QueueView  `json:"queues"`
+	Agents        []handoff.AgentView  `json:"agents"`
 }
 
 // eventFrame is an event as the console gets it.
@@ -248,7 +259,7 @@ func (h *hub) writeLoop(c *wsConn) {
 			return
 		case b := <-c.out:
 			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			if err := c.ws.WriteMessage(websocket.TextMessage, batch(b, c.out)); err != nil {
 				c.close(websocket.CloseGoingAway, "")
 				return
 			}
@@ -259,6 +270,31 @@ func (h *hub) writeLoop(c *wsConn) {
 			}
 		}
 	}
+}
+
+// batch joins the frames already waiting after first into one message, a
+// JSON array, so that a burst of events costs one write per console rather
+// than one per event; a lone frame goes as it is.
+func batch(first []byte, more <-chan []byte) []byte {
+	var buf []byte
+	for len(buf) < 256<<10 {
+		select {
+		case b := <-more:
+			if buf == nil {
+				buf = append(append(append(make([]byte, 0, 2*len(first)+len(b)+2), '['), first...), ',')
+			} else {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, b...)
+			continue
+		default:
+		}
+		break
+	}
+	if buf == nil {
+		return first
+	}
+	return append(buf, ']')
 }
 
 func (h *hub) readLoop(c *wsConn) {

@@ -64,8 +64,8 @@ func (d *Desk) Claim(ctx context.Context, conv, agent string) error {
 		return err
 	}
 	f := d.assignTo(t, a, now, "claimed", agent)
-	err = d.flushLocked(ctx)
 	d.mu.Unlock()
+	err = d.persist(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,14 +113,14 @@ func (d *Desk) Send(ctx context.Context, conv, agent, text string) error {
 	}
 	now := d.now()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if t = d.tickets[conv]; t != nil {
 		t.LastAgent, t.Unread, t.Reminded = now, 0, false
-		d.touch(t)
+		d.touchSoft(t)
 		d.publish(Event{Kind: EvMessage, Ticket: t.Clone(), Agent: agent, Queue: t.Queue,
 			Entry: &engine.Entry{From: engine.FromAgent, Agent: agent, Text: text, At: now, Channel: t.Channel}})
 	}
-	return d.flushLocked(ctx)
+	d.mu.Unlock()
+	return d.persist(ctx)
 }
 
 // Release gives the conversation back to the bot: with flow "" the
@@ -278,8 +278,8 @@ func (d *Desk) Transfer(ctx context.Context, conv, agent string, to Target, note
 			fx = append(fx, d.offerMessage(t, q))
 		}
 	}
-	err = d.flushLocked(ctx)
 	d.mu.Unlock()
+	err = d.persist(ctx)
 	d.run(ctx, fx)
 	return err
 }

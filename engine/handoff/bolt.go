@@ -67,24 +67,32 @@ func (b *Bolt) Tickets(ctx context.Context) ([]*Ticket, error) {
 	return out, storeErr(err)
 }
 
-// PutTicket saves a ticket.
-func (b *Bolt) PutTicket(ctx context.Context, t *Ticket) error {
-	if t.Conversation == "" {
-		return engine.Errorf(engine.EInvalid, "a ticket needs a conversation")
-	}
-	v, err := json.Marshal(t)
-	if err != nil {
-		return err
+// SaveTickets saves put and removes del in one synced transaction.
+func (b *Bolt) SaveTickets(ctx context.Context, put []*Ticket, del []string) error {
+	vals := make([][]byte, len(put))
+	for i, t := range put {
+		if t.Conversation == "" {
+			return engine.Errorf(engine.EInvalid, "a ticket needs a conversation")
+		}
+		v, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		vals[i] = v
 	}
 	return storeErr(b.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTickets).Put([]byte(t.Conversation), v)
-	}))
-}
-
-// DeleteTicket removes a ticket.
-func (b *Bolt) DeleteTicket(ctx context.Context, conv string) error {
-	return storeErr(b.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTickets).Delete([]byte(conv))
+		bk := tx.Bucket(bucketTickets)
+		for i, t := range put {
+			if err := bk.Put([]byte(t.Conversation), vals[i]); err != nil {
+				return err
+			}
+		}
+		for _, id := range del {
+			if err := bk.Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}))
 }
 

@@ -85,11 +85,13 @@ type Desk struct {
 	OnEvent func(Event)
 
 	mu        sync.Mutex
+	wmu       sync.Mutex // one writer of the store at a time (persist)
 	started   bool
 	tickets   map[string]*Ticket
 	agents    map[string]*presence
 	subs      map[*Subscription]struct{}
-	dirty     map[string]bool // tickets changed in memory but not yet saved
+	dirty     map[string]bool // tickets changed in memory, to save before acknowledging
+	soft      map[string]bool // tickets whose bookkeeping changed, to save soon
 	lastOrder int64
 	headOrder int64
 	seq       int64                    // of the last event
@@ -132,7 +134,7 @@ func (d *Desk) Start(ctx context.Context) error {
 			return err
 		}
 		if (s == nil || !engine.InHandoff(s.Status)) && t.State != StateMessage {
-			if err := d.Store.DeleteTicket(ctx, t.Conversation); err != nil {
+			if err := d.Store.SaveTickets(ctx, nil, []string{t.Conversation}); err != nil {
 				return err
 			}
 			continue
@@ -160,6 +162,7 @@ func (d *Desk) init() {
 	d.agents = map[string]*presence{}
 	d.subs = map[*Subscription]struct{}{}
 	d.dirty = map[string]bool{}
+	d.soft = map[string]bool{}
 	d.handle = map[string]time.Duration{}
 	d.wake = make(chan struct{}, 1)
 }
@@ -176,6 +179,9 @@ func (d *Desk) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if err := d.Flush(context.WithoutCancel(ctx)); err != nil {
+				d.log().Error("handoff: saving at the end", "err", err)
+			}
 			return ctx.Err()
 		case <-tick.C:
 		case <-wake:
@@ -222,29 +228,64 @@ func (d *Desk) run(ctx context.Context, fx []effect) {
 	}
 }
 
-// touch marks a ticket to be saved.
+// touch marks a ticket to be saved before the change is acknowledged: its
+// state, queue or agent changed.
 func (d *Desk) touch(t *Ticket) { d.dirty[t.Conversation] = true }
 
-// flushLocked saves the tickets changed since the last flush.
-func (d *Desk) flushLocked(ctx context.Context) error {
-	var first error
-	for id := range d.dirty {
-		var err error
-		if t := d.tickets[id]; t != nil {
-			err = d.Store.PutTicket(ctx, t.Clone())
-		} else {
-			err = d.Store.DeleteTicket(ctx, id)
+// touchSoft marks a ticket whose bookkeeping changed (the last messages'
+// times, unread counts, reminders): it is saved within a second (by Tick),
+// or with the next change that must be saved at once, or at Run's end.
+// Messages do not wait for an fsync of their own.
+func (d *Desk) touchSoft(t *Ticket) { d.soft[t.Conversation] = true }
+
+// persist saves the tickets changed in memory, after the desk is
+// unlocked: events go out without waiting for the disk. Writers take turns
+// (wmu) and each saves everything changed so far in one durable write, so
+// concurrent changes share an fsync and a ticket is never overwritten by an
+// older copy of itself.
+func (d *Desk) persist(ctx context.Context) error { return d.save(ctx, false) }
+
+// Flush saves every change, the bookkeeping's too.
+func (d *Desk) Flush(ctx context.Context) error { return d.save(ctx, true) }
+
+func (d *Desk) save(ctx context.Context, all bool) error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	d.mu.Lock()
+	d.init()
+	if len(d.dirty) > 0 || all { // a write anyway: take the bookkeeping along
+		for id := range d.soft {
+			d.dirty[id] = true
 		}
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			d.log().Error("handoff: saving a ticket", "conversation", id, "err", err)
-			continue
-		}
-		delete(d.dirty, id)
+		clear(d.soft)
 	}
-	return first
+	var put []*Ticket
+	var del []string
+	for id := range d.dirty {
+		if t := d.tickets[id]; t != nil {
+			put = append(put, t.Clone())
+		} else {
+			del = append(del, id)
+		}
+	}
+	clear(d.dirty)
+	d.mu.Unlock()
+	if len(put)+len(del) == 0 {
+		return nil
+	}
+	err := d.Store.SaveTickets(ctx, put, del)
+	if err != nil {
+		d.log().Error("handoff: saving tickets", "tickets", len(put)+len(del), "err", err)
+		d.mu.Lock()
+		for _, t := range put {
+			d.dirty[t.Conversation] = true
+		}
+		for _, id := range del {
+			d.dirty[id] = true
+		}
+		d.mu.Unlock()
+	}
+	return err
 }
 
 // publish sends an event to OnEvent and to every subscriber; a subscriber
@@ -317,8 +358,8 @@ func (d *Desk) Request(ctx context.Context, r engine.HandoffRequest) error {
 	case t.State == StateWaiting:
 		fx = append(fx, d.tellPlaceLocked(t, now, "queued"))
 	}
-	err := d.flushLocked(ctx)
 	d.mu.Unlock()
+	err := d.persist(ctx)
 	d.run(ctx, fx)
 	return err
 }
@@ -343,7 +384,6 @@ func (d *Desk) Forward(ctx context.Context, conv string, e engine.Entry) error {
 			return err
 		}
 	}
-	p := d.program()
 	now := d.now()
 	d.mu.Lock()
 	t = d.tickets[conv]
@@ -358,6 +398,7 @@ func (d *Desk) Forward(ctx context.Context, conv string, e engine.Entry) error {
 	t.LastCustomer = at
 	t.Unread++
 	t.Reminded = false
+	d.touchSoft(t)
 	var fx []effect
 	switch t.State {
 	case StateAfterHours:
@@ -376,18 +417,18 @@ func (d *Desk) Forward(ctx context.Context, conv string, e engine.Entry) error {
 			t.Told = -1 // the message was taken
 			fx = append(fx, d.say(t, "message_taken", nil))
 		}
+		d.touch(t)
 	case StateMessage:
 		if t.Told != -1 && e.Choice != ChoiceLeaveMessage {
 			t.Told = -1
+			d.touch(t)
 			fx = append(fx, d.say(t, "message_taken", nil))
 		}
 	}
-	d.touch(t)
 	ec := e
 	d.publish(Event{Kind: EvMessage, Ticket: t.Clone(), Entry: &ec, Agent: t.Agent, Queue: t.Queue})
-	_ = p
-	err := d.flushLocked(ctx)
 	d.mu.Unlock()
+	err := d.persist(ctx)
 	d.run(ctx, fx)
 	return err
 }
@@ -450,8 +491,8 @@ func (d *Desk) HandoffEnded(ctx context.Context, conv, why string) error {
 	}
 	d.removeLocked(t, now, why)
 	fx := d.assignLocked(now)
-	err := d.flushLocked(ctx)
 	d.mu.Unlock()
+	err := d.persist(ctx)
 	d.run(ctx, fx)
 	return err
 }
@@ -787,7 +828,7 @@ func (d *Desk) Tick(ctx context.Context) {
 	for _, t := range d.tickets {
 		if t.State == StateAssigned && !t.Reminded && t.Unanswered() && now.Sub(t.LastCustomer) >= st.AgentReminder {
 			t.Reminded = true
-			d.touch(t)
+			d.touchSoft(t)
 			d.publish(Event{Kind: EvReminder, Ticket: t.Clone(), Agent: t.Agent, Queue: t.Queue})
 		}
 	}
@@ -799,8 +840,8 @@ func (d *Desk) Tick(ctx context.Context) {
 			fx = append(fx, d.tellPlaceLocked(t, now, "position"))
 		}
 	}
-	d.flushLocked(ctx)
 	d.mu.Unlock()
+	d.Flush(ctx)
 	d.run(ctx, fx)
 }
 
@@ -876,8 +917,8 @@ func (d *Desk) Connect(agent string) (disconnect func()) {
 	pr.deadline = time.Time{}
 	d.publish(Event{Kind: EvAgent, Agent: agent})
 	fx := d.assignLocked(now)
-	d.flushLocked(context.Background())
 	d.mu.Unlock()
+	d.persist(context.Background())
 	d.run(context.Background(), fx)
 	var once sync.Once
 	return func() {
@@ -904,8 +945,8 @@ func (d *Desk) SetStatus(ctx context.Context, agent string, s Availability) erro
 	d.presence(agent).status = s
 	d.publish(Event{Kind: EvAgent, Agent: agent})
 	fx := d.assignLocked(now)
-	err := d.flushLocked(ctx)
 	d.mu.Unlock()
+	err := d.persist(ctx)
 	d.run(ctx, fx)
 	return err
 }
@@ -921,8 +962,8 @@ func (d *Desk) SignOut(ctx context.Context, agent string) error {
 	pr.deadline, pr.status, pr.out = time.Time{}, Away, true // until the console connects anew
 	d.publish(Event{Kind: EvAgent, Agent: agent})
 	fx = append(fx, d.assignLocked(now)...)
-	err := d.flushLocked(ctx)
 	d.mu.Unlock()
+	err := d.persist(ctx)
 	d.run(ctx, fx)
 	return err
 }

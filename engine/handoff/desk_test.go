@@ -629,3 +629,44 @@ func TestQueuesView(t *testing.T) {
 		t.Error("agents view")
 	}
 }
+
+// countingStore counts the durable writes.
+type countingStore struct {
+	*handoff.Memory
+	mu     sync.Mutex
+	writes int
+}
+
+func (c *countingStore) SaveTickets(ctx context.Context, put []*handoff.Ticket, del []string) error {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+	return c.Memory.SaveTickets(ctx, put, del)
+}
+
+func (c *countingStore) count() int { c.mu.Lock(); defer c.mu.Unlock(); return c.writes }
+
+// A shopper's message does not wait for a write of its own: the ticket's
+// bookkeeping is saved by the next Tick (or the next change that must be
+// saved at once).
+func TestBookkeepingIsSavedSoon(t *testing.T) {
+	cs := &countingStore{Memory: handoff.NewMemory()}
+	f := newFixture(t, shopBot(), memory.New(), cs, nil)
+	ctx := context.Background()
+	f.desk.Connect("beto")
+	f.say("c", "asesor")
+	n := cs.count()
+	f.say("c", "¿hola?")
+	f.say("c", "¿alguien?")
+	check(t, "writes for two messages", cs.count()-n, 0)
+	saved := func() *handoff.Ticket {
+		ts, _ := cs.Tickets(ctx)
+		return ts[0]
+	}
+	check(t, "unread on disk before the tick", saved().Unread, 0)
+	f.desk.Tick(ctx)
+	check(t, "writes at the tick", cs.count()-n, 1)
+	check(t, "unread on disk after the tick", saved().Unread, 2)
+	f.desk.Tick(ctx)
+	check(t, "nothing more to write", cs.count()-n, 1)
+}

@@ -14,11 +14,10 @@ import (
 type Store interface {
 	// Tickets returns every ticket.
 	Tickets(ctx context.Context) ([]*Ticket, error)
-	// PutTicket saves a ticket (the store may keep t: the caller does not
-	// change it afterwards).
-	PutTicket(ctx context.Context, t *Ticket) error
-	// DeleteTicket removes the ticket of a conversation, if any.
-	DeleteTicket(ctx context.Context, conversation string) error
+	// SaveTickets saves the tickets put (the store may keep them: the
+	// caller does not change them afterwards) and removes those of the
+	// conversations del, all in one durable write.
+	SaveTickets(ctx context.Context, put []*Ticket, del []string) error
 
 	// PutSession saves an agent's console session.
 	PutSession(ctx context.Context, s *Session) error
@@ -65,22 +64,21 @@ func (m *Memory) Tickets(context.Context) ([]*Ticket, error) {
 	return out, nil
 }
 
-// PutTicket saves a copy of t.
-func (m *Memory) PutTicket(_ context.Context, t *Ticket) error {
-	if t.Conversation == "" {
-		return engine.Errorf(engine.EInvalid, "a ticket needs a conversation")
+// SaveTickets saves copies of put and removes del.
+func (m *Memory) SaveTickets(_ context.Context, put []*Ticket, del []string) error {
+	for _, t := range put {
+		if t.Conversation == "" {
+			return engine.Errorf(engine.EInvalid, "a ticket needs a conversation")
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.tickets[t.Conversation] = t.Clone()
-	return nil
-}
-
-// DeleteTicket removes a ticket.
-func (m *Memory) DeleteTicket(_ context.Context, conv string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.tickets, conv)
+	for _, t := range put {
+		m.tickets[t.Conversation] = t.Clone()
+	}
+	for _, id := range del {
+		delete(m.tickets, id)
+	}
 	return nil
 }
 

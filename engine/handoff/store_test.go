@@ -31,14 +31,13 @@ func testStore(t *testing.T, s handoff.Store) {
 	tk := &handoff.Ticket{Conversation: "c1", Queue: "ventas", State: handoff.StateAssigned, Agent: "ana",
 		Slots: map[string]any{"pedido": "A1234", "talla": 42.0}, Requested: at, Enqueued: at, Order: 7,
 		Profile: &handoff.Profile{Identities: []engine.Identity{{Channel: "webchat", Conversation: "c1", Seen: at}}}}
-	if err := s.PutTicket(ctx, tk); err != nil {
+	if err := s.SaveTickets(ctx, []*handoff.Ticket{tk, {Conversation: "c3"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	tk.Agent = "changed after the put" // the store kept its own copy
-	if err := s.PutTicket(ctx, &handoff.Ticket{Conversation: "c2", Queue: "cambios", State: handoff.StateWaiting, Order: -1}); err != nil {
+	if err := s.SaveTickets(ctx, []*handoff.Ticket{{Conversation: "c2", Queue: "cambios", State: handoff.StateWaiting, Order: -1}}, []string{"c3"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutTicket(ctx, &handoff.Ticket{}); engine.ErrCode(err) != engine.EInvalid {
+	if err := s.SaveTickets(ctx, []*handoff.Ticket{{}}, nil); engine.ErrCode(err) != engine.EInvalid {
 		t.Errorf("a ticket without a conversation: %v", err)
 	}
 	ts, err := s.Tickets(ctx)
@@ -53,10 +52,7 @@ func testStore(t *testing.T, s handoff.Store) {
 			check(t, "identities", len(g.Profile.Identities), 1)
 		}
 	}
-	if err := s.DeleteTicket(ctx, "c1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteTicket(ctx, "nothing"); err != nil {
+	if err := s.SaveTickets(ctx, nil, []string{"c1", "nothing"}); err != nil {
 		t.Fatal(err)
 	}
 	if ts, _ := s.Tickets(ctx); len(ts) != 1 || ts[0].Conversation != "c2" || ts[0].Order != -1 {

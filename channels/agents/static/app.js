@@ -152,8 +152,11 @@
     ws = new WebSocket(url);
     ws.onopen = function () { wsTries = 0; setLive(true); };
     ws.onmessage = function (m) {
-      var f;
-      try { f = JSON.parse(m.data); } catch (e) { return; }
+      var fs;
+      try { fs = JSON.parse(m.data); } catch (e) { return; }
+      (Array.isArray(fs) ? fs : [fs]).forEach(onFrame);
+    };
+    function onFrame(f) {
       if (f.type === "snapshot") {
         tickets = {};
         (f.conversations || []).forEach(function (t) { tickets[t.conversation] = t; });
@@ -167,7 +170,7 @@
       } else if (f.type === "resync") {
         refresh();
       }
-    };
+    }
     ws.onclose = function () {
       ws = null;
       setLive(false);

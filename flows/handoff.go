@@ -139,7 +139,7 @@ func (c *compiler) parseHandoff(x node) {
 	}
 }
 
-var handoffTextEnv = engine.Env{"queue": engine.String, "position": engine.Integer, "wait": engine.String, "agent": engine.String}
+var handoffTextEnv = engine.Env{"queue": engine.String, "position": engine.Integer, "wait": engine.String, "agent": engine.String, "leave": engine.String}
 
 func (c *compiler) handoffTexts(x node) {
 	m := c.mapOf(x, "texts")

@@ -670,3 +670,15 @@ func TestBookkeepingIsSavedSoon(t *testing.T) {
 	f.desk.Tick(ctx)
 	check(t, "nothing more to write", cs.count()-n, 1)
 }
+
+func TestTextsNameTheLeaveCommandAndMayBeOverridden(t *testing.T) {
+	p := shopBot()
+	p.Handoff.Leave = []string{"salir"}
+	p.Handoff.Texts = map[string]engine.Text{"assigned": {"es": engine.MustTemplate("{{ agent }} te atiende ahora.")}}
+	f := newFixture(t, p, memory.New(), handoff.NewMemory(), nil)
+	f.say("c", "asesor")
+	check(t, "queued", f.told("c"), []string{"Estás en el lugar 1 de la fila de ventas. Ahora mismo no hay nadie conectado; te atenderán en cuanto alguien esté disponible. Si prefieres volver con el asistente, escribe «salir»."})
+	f.desk.Connect("beto")
+	check(t, "assigned", f.told("c"), []string{"Beto te atiende ahora."})
+	check(t, "leaving", f.say("c", "salir"), []string{}) // with an agent, it is for the agent
+}

@@ -10,11 +10,12 @@ import (
 
 // What the desk says to shoppers, by name, Spanish first. A bot overrides
 // any of them in bot.yaml (handoff: texts:); the placeholders are queue
-// (the queue's title), position, wait (an estimate in words) and agent.
+// (the queue's title), position, wait (an estimate in words), agent and
+// leave (the command that leaves the queue).
 var builtinTexts = map[string]engine.Text{
 	"queued": {
-		"es": engine.MustTemplate("Estás en el lugar {{ position }} de la fila de {{ queue }}. Tiempo estimado de espera: {{ wait }}. Si prefieres volver con el asistente, escribe «cancelar»."),
-		"en": engine.MustTemplate("You are number {{ position }} in the {{ queue }} queue. Estimated wait: {{ wait }}. To go back to the assistant, type \"cancel\"."),
+		"es": engine.MustTemplate("Estás en el lugar {{ position }} de la fila de {{ queue }}. Tiempo estimado de espera: {{ wait }}. Si prefieres volver con el asistente, escribe «{{ leave }}»."),
+		"en": engine.MustTemplate("You are number {{ position }} in the {{ queue }} queue. Estimated wait: {{ wait }}. To go back to the assistant, type \"{{ leave }}\"."),
 	},
 	"position": {
 		"es": engine.MustTemplate("Ahora estás en el lugar {{ position }} de la fila. Tiempo estimado: {{ wait }}."),
@@ -25,8 +26,8 @@ var builtinTexts = map[string]engine.Text{
 		"en": engine.MustTemplate("You're next! Someone will be with you shortly."),
 	},
 	"no_agents": {
-		"es": engine.MustTemplate("Estás en el lugar {{ position }} de la fila de {{ queue }}. Ahora mismo no hay nadie conectado; te atenderán en cuanto alguien esté disponible. Si prefieres volver con el asistente, escribe «cancelar»."),
-		"en": engine.MustTemplate("You are number {{ position }} in the {{ queue }} queue. Nobody is online right now; someone will be with you as soon as they are available. To go back to the assistant, type \"cancel\"."),
+		"es": engine.MustTemplate("Estás en el lugar {{ position }} de la fila de {{ queue }}. Ahora mismo no hay nadie conectado; te atenderán en cuanto alguien esté disponible. Si prefieres volver con el asistente, escribe «{{ leave }}»."),
+		"en": engine.MustTemplate("You are number {{ position }} in the {{ queue }} queue. Nobody is online right now; someone will be with you as soon as they are available. To go back to the assistant, type \"{{ leave }}\"."),
 	},
 	"assigned": {
 		"es": engine.MustTemplate("Hola, te atiende {{ agent }}."),
@@ -75,6 +76,12 @@ const (
 // say renders the text named name in lang: the bot's own version when it
 // has one, else the built-in.
 func (d *Desk) text(p *engine.Program, name, lang string, vars map[string]any) string {
+	if vars == nil {
+		vars = map[string]any{}
+	}
+	if _, ok := vars["leave"]; !ok {
+		vars["leave"] = leaveCommand(p, lang)
+	}
 	def := "es"
 	if p != nil {
 		def = p.DefaultLang()
@@ -120,4 +127,17 @@ func waitWords(d time.Duration, lang string) string {
 		return fmt.Sprintf("about %d minutes", m)
 	}
 	return fmt.Sprintf("unos %d minutos", m)
+}
+
+// leaveCommand is the command a shopper types to leave the queue, as the
+// texts suggest it: the first of handoff.leave, else the cancel flow's
+// keyword in the shopper's language.
+func leaveCommand(p *engine.Program, lang string) string {
+	if p != nil && len(p.Handoff.Leave) > 0 {
+		return p.Handoff.Leave[0]
+	}
+	if lang == "en" {
+		return "cancel"
+	}
+	return "cancelar"
 }

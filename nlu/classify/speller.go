@@ -19,18 +19,24 @@ import (
 // doubled letter whose single-letter form is known gets that form first
 // ("graciass" → "gracias", "nahh" → "nah"). It indexes the single-letter
 // deletions of every known word (symmetric delete), so a look-up costs a
-// few map probes.
+// few map probes. The index holds no pointers (hashes of the deletions and
+// integer chains into the word list), so that the garbage collector does
+// not walk its hundred thousand entries.
 type speller struct {
-	stems   map[string]string   // known folded word → its stem
-	count   map[string]int      // known folded word → occurrences
-	deletes map[string][]string // deletion of a known word → known words
-	lex     *lexicon.Lexicon
-	lang    string
-	minLen  int
+	stems  map[string]string // known folded word → its stem
+	count  map[string]int    // known folded word → occurrences
+	lex    *lexicon.Lexicon
+	lang   string
+	minLen int
+
+	words []string         // the indexed known words (minLen letters or more)
+	head  map[uint64]int32 // hash of a deletion → first posting + 1
+	post  []int32          // posting → index in words
+	next  []int32          // posting → next posting with the same hash + 1
 }
 
 func newSpeller(words map[string]string, count map[string]int, lex *lexicon.Lexicon, lang string) *speller {
-	s := &speller{stems: words, count: count, deletes: map[string][]string{}, lex: lex, lang: lang, minLen: 6}
+	s := &speller{stems: words, count: count, lex: lex, lang: lang, minLen: 6, head: map[uint64]int32{}}
 	keys := make([]string, 0, len(words))
 	for w := range words {
 		keys = append(keys, w)
@@ -44,32 +50,45 @@ func newSpeller(words map[string]string, count map[string]int, lex *lexicon.Lexi
 	}
 	sort.Strings(keys)
 	for _, w := range keys {
-		if utf8.RuneCountInString(w) < s.minLen {
+		rs := []rune(w)
+		if len(rs) < s.minLen {
 			continue
 		}
-		for _, d := range deletions(w) {
-			s.deletes[d] = appendUnique(s.deletes[d], w)
+		s.words = append(s.words, w)
+		for i := range rs {
+			h := deletionHash(rs, i)
+			s.post = append(s.post, int32(len(s.words)-1))
+			s.next = append(s.next, s.head[h])
+			s.head[h] = int32(len(s.post))
 		}
 	}
 	return s
 }
 
-func appendUnique(l []string, w string) []string {
-	for _, x := range l {
-		if x == w {
-			return l
+// deletionHash is the FNV-1a hash of the runes rs without rs[i] (i = -1:
+// all of them).
+func deletionHash(rs []rune, i int) uint64 {
+	h := uint64(14695981039346656037)
+	var buf [utf8.UTFMax]byte
+	for j, r := range rs {
+		if j == i {
+			continue
+		}
+		n := utf8.EncodeRune(buf[:], r)
+		for _, b := range buf[:n] {
+			h ^= uint64(b)
+			h *= 1099511628211
 		}
 	}
-	return append(l, w)
+	return h
 }
 
-func deletions(w string) []string {
-	rs := []rune(w)
-	out := make([]string, 0, len(rs))
-	for i := range rs {
-		out = append(out, string(rs[:i])+string(rs[i+1:]))
+// each calls f with every indexed word that has a deletion of hash h (and,
+// rarely, another word whose deletion shares the hash: callers check).
+func (s *speller) each(h uint64, f func(string)) {
+	for p := s.head[h]; p != 0; p = s.next[p-1] {
+		f(s.words[s.post[p-1]])
 	}
-	return out
 }
 
 func (s *speller) known(w string) bool {
@@ -109,18 +128,16 @@ func (s *speller) correct(w string) (string, string, bool) {
 			best, bestN = c, n
 		}
 	}
-	for _, c := range s.deletes[w] { // w lacks a letter
-		consider(c)
-	}
-	for _, d := range deletions(w) {
-		consider(d) // w has an extra letter
-		for _, c := range s.deletes[d] {
-			consider(c) // a wrong letter, or two swapped
+	rs := []rune(w)
+	s.each(deletionHash(rs, -1), consider) // w lacks a letter
+	for i := range rs {
+		if len(rs) > s.minLen {
+			consider(string(rs[:i]) + string(rs[i+1:])) // w has an extra letter
 		}
+		s.each(deletionHash(rs, i), consider) // a wrong letter, or two swapped
 	}
 	if bestN == 0 {
 		// a doubled letter written once: "tala" → "talla"
-		rs := []rune(w)
 		for i := range rs {
 			if d := string(rs[:i+1]) + string(rs[i:]); s.known(d) {
 				return d, s.stem(d), true

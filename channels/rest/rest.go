@@ -285,15 +285,29 @@ func (a *API) getTranscript(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = v
 	}
+	receipts := false
+	if s := r.URL.Query().Get("receipts"); s != "" {
+		v, err := strconv.ParseBool(s)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, `"receipts" must be true or false`)
+			return
+		}
+		receipts = v
+	}
 	entries, err := a.Backend.Transcript(r.Context(), id, after, limit)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if entries == nil {
-		entries = []channels.Entry{}
+	// The contract's transcript holds what was said (user, bot, agent);
+	// delivery receipts are asked for explicitly.
+	out := make([]channels.Entry, 0, len(entries))
+	for _, e := range entries {
+		if e.From != engine.FromStatus || receipts {
+			out = append(out, e)
+		}
 	}
-	WriteJSON(w, http.StatusOK, entries)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 // EventRequest is the body of POST /api/v1/events.

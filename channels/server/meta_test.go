@@ -91,7 +91,7 @@ func TestWhatsAppAndMessenger(t *testing.T) {
 	}
 
 	// the transcript has the receipts: the forms the messages took
-	code, tr := doList(t, s.URL()+"/api/v1/conversations/wa-573001112233/messages")
+	code, tr := doList(t, s.URL()+"/api/v1/conversations/wa-573001112233/messages?receipts=true")
 	if code != 200 {
 		t.Fatalf("transcript: %d", code)
 	}

@@ -118,7 +118,7 @@ func TestWhatsApp(t *testing.T) {
 
 	// (the read status went through the conversation's queue before the
 	// hand-off; the refusal happened inside the shop's request)
-	resp, err := http.Get(m.URL() + "/api/v1/conversations/" + ana.ID() + "/messages")
+	resp, err := http.Get(m.URL() + "/api/v1/conversations/" + ana.ID() + "/messages?receipts=true")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  charla %-40s %s\n", commands[n].usage, commands[n].summary)
+		fmt.Fprintf(w, "  charla %s\n      %s\n", commands[n].usage, commands[n].summary)
 	}
+	fmt.Fprintln(w, "\nDocumentation: https://github.com/charlabot/charla/tree/main/docs")
 }

@@ -121,7 +121,11 @@ func newBenchDesk(b *testing.B) *benchDesk {
 		go c.read()
 	}
 	for _, c := range bd.clients {
-		<-c.ready
+		select {
+		case <-c.ready:
+		case <-time.After(30 * time.Second):
+			b.Fatal("a console got no snapshot")
+		}
 	}
 	// Every agent took their three conversations; the rest wait.
 	for range 200 {
@@ -157,7 +161,7 @@ func (c *benchClient) read() {
 		if err != nil {
 			return
 		}
-		if bytes.HasPrefix(b, snap) {
+		if bytes.HasPrefix(bytes.TrimPrefix(b, []byte("[")), snap) { // alone, or first of a batch
 			select {
 			case <-c.ready:
 			default:

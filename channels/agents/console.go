@@ -95,11 +95,26 @@ func (c *Console) routes() {
 	c.mux = m
 }
 
-// Start runs the console's background work (the WebSocket fan-out) until
-// ctx ends. Serving without it works, without live updates.
+// Start runs the console's background work until ctx ends: the WebSocket
+// fan-out, and the hourly removal of ended sessions. Serving without it
+// works, without live updates.
 func (c *Console) Start(ctx context.Context) {
 	c.once.Do(c.routes)
 	go c.hub.run(ctx)
+	go func() { // forget ended sessions
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if err := c.Desk.Store.DeleteSessions(ctx, "", c.now()); err != nil && ctx.Err() == nil {
+				c.log().Warn("agent console: pruning sessions", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // Shutdown closes the consoles' WebSockets (hijacked connections that

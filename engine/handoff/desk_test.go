@@ -682,3 +682,20 @@ func TestTextsNameTheLeaveCommandAndMayBeOverridden(t *testing.T) {
 	check(t, "assigned", f.told("c"), []string{"Beto te atiende ahora."})
 	check(t, "leaving", f.say("c", "salir"), []string{}) // with an agent, it is for the agent
 }
+
+// A hand-off whose ticket was lost (a crash between the turn's commit and
+// the desk's write) is rebuilt from the conversation on its next message.
+func TestLostTicketIsRebuilt(t *testing.T) {
+	store := memory.New()
+	f := newFixture(t, shopBot(), store, handoff.NewMemory(), nil)
+	f.say("c", "cambio")
+	f.say("c", "A1234")
+	g := newFixture(t, shopBot(), store, handoff.NewMemory(), f.clock) // the desk's data is gone
+	g.n = f.n                                                          // new message ids
+	if n := len(g.desk.Tickets("ana")); n != 0 {
+		t.Fatalf("%d tickets", n)
+	}
+	check(t, "still silent", g.say("c", "¿hola?"), []string{})
+	tv := g.ticket("ana", "c")
+	check(t, "rebuilt", fmt.Sprint(tv.Queue, " ", tv.State, " ", tv.Reason, " ", tv.Slots["pedido"], " ", tv.Stack), "cambios waiting Cambio del pedido A1234 A1234 [cambio]")
+}

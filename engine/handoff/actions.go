@@ -261,12 +261,7 @@ func (d *Desk) Transfer(ctx context.Context, conv, agent string, to Target, note
 		t.move(Move{At: now, Kind: "transferred", By: agent, Queue: q.Name, Note: note})
 		d.touch(t)
 		d.publish(Event{Kind: EvUpdated, Ticket: t.Clone(), Queue: t.Queue, Agent: agent})
-		conv, queue := t.Conversation, q.Name
-		fx = append(fx, func(ctx context.Context) {
-			if err := d.Runtime.Requeue(ctx, conv, queue); err != nil {
-				d.log().Warn("handoff: requeue", "conversation", conv, "err", err)
-			}
-		})
+		fx = append(fx, d.requeue(t.Conversation, q.Name))
 		if q.Hours.Open(now) {
 			fx = append(fx, d.say(t, "transferred", nil))
 			fx = append(fx, d.assignLocked(now)...)

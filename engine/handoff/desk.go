@@ -853,12 +853,7 @@ func (d *Desk) timeoutLocked(t *Ticket, q *engine.Queue, now time.Time) []effect
 		t.move(Move{At: now, Kind: "timeout", Queue: fb.Name})
 		d.touch(t)
 		d.publish(Event{Kind: EvUpdated, Ticket: t.Clone(), Queue: t.Queue})
-		conv, queue := t.Conversation, fb.Name
-		fx := []effect{func(ctx context.Context) {
-			if err := d.Runtime.Requeue(ctx, conv, queue); err != nil {
-				d.log().Warn("handoff: requeue", "conversation", conv, "err", err)
-			}
-		}}
+		fx := []effect{d.requeue(t.Conversation, fb.Name)}
 		if !fb.Hours.Open(now) {
 			t.State = StateAfterHours
 			return append(fx, d.offerMessage(t, fb))
@@ -869,6 +864,16 @@ func (d *Desk) timeoutLocked(t *Ticket, q *engine.Queue, now time.Time) []effect
 	d.touch(t)
 	d.publish(Event{Kind: EvUpdated, Ticket: t.Clone(), Queue: t.Queue})
 	return []effect{d.say(t, "timeout", nil)}
+}
+
+// requeue returns the effect of putting a conversation back in a queue
+// in the runtime (status queued, no agent).
+func (d *Desk) requeue(conv, queue string) effect {
+	return func(ctx context.Context) {
+		if err := d.Runtime.Requeue(ctx, conv, queue); err != nil {
+			d.log().Warn("handoff: requeue", "conversation", conv, "err", err)
+		}
+	}
 }
 
 // requeueAgentLocked puts an agent's conversations back at the head of
@@ -890,12 +895,7 @@ func (d *Desk) requeueAgentLocked(agent string, now time.Time, why string) []eff
 		t.move(Move{At: now, Kind: "requeued", By: agent, Note: why})
 		d.touch(t)
 		d.publish(Event{Kind: EvUpdated, Ticket: t.Clone(), Queue: t.Queue, Agent: agent})
-		conv, queue := t.Conversation, t.Queue
-		fx = append(fx, func(ctx context.Context) {
-			if err := d.Runtime.Requeue(ctx, conv, queue); err != nil {
-				d.log().Warn("handoff: requeue", "conversation", conv, "err", err)
-			}
-		})
+		fx = append(fx, d.requeue(t.Conversation, t.Queue))
 		fx = append(fx, d.tellPlaceLocked(t, now, "queued"))
 	}
 	return fx

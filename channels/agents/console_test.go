@@ -102,7 +102,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	rt      *engine.Runtime
 	desk    *handoff.Desk
 	console *agents.Console
@@ -113,7 +113,7 @@ type env struct {
 	n       int
 }
 
-func newEnv(t *testing.T, files map[string]string, wh func(*agents.Webhook)) *env {
+func newEnv(t testing.TB, files map[string]string, wh func(*agents.Webhook)) *env {
 	t.Helper()
 	bot, err := flows.LoadFiles(files)
 	if err != nil {

@@ -3,6 +3,7 @@ package entity
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/charlabot/charla/engine"
@@ -24,19 +25,29 @@ var months = map[string]time.Month{
 	"jan": 1, "aug": 8, "dec": 12,
 }
 
-// Day words, as offsets from today.
+// Day words, as offsets from today; need lists substrings one of which
+// every match contains (a text with none skips the expression).
 var dayWords = []struct {
 	re   *regexp.Regexp
+	need []string
 	days int
 }{
-	{regexp.MustCompile(`\b(?:pasado manana|day after tomorrow)\b`), 2},
-	{regexp.MustCompile(`\b(?:anteayer|antier|antes de ayer|day before yesterday)\b`), -2},
-	{regexp.MustCompile(`\b(?:hoy|today|tonight|esta noche)\b`), 0},
-	{regexp.MustCompile(`\b(?:manana|tomorrow|tmrw|tmr)\b`), 1},
-	{regexp.MustCompile(`\b(?:ayer|yesterday)\b`), -1},
-	{regexp.MustCompile(`\b(?:la (?:proxima|otra) semana|la semana (?:que viene|entrante|proxima)|next week)\b`), 7},
-	{regexp.MustCompile(`\b(?:la semana pasada|last week)\b`), -7},
+	{regexp.MustCompile(`\b(?:pasado manana|day after tomorrow)\b`), []string{"manana", "tomorrow"}, 2},
+	{regexp.MustCompile(`\b(?:anteayer|antier|antes de ayer|day before yesterday)\b`), []string{"ayer", "antier", "yesterday"}, -2},
+	{regexp.MustCompile(`\b(?:hoy|today|tonight|esta noche)\b`), []string{"hoy", "today", "tonight", "noche"}, 0},
+	{regexp.MustCompile(`\b(?:manana|tomorrow|tmrw|tmr)\b`), []string{"manana", "tomorrow", "tmr"}, 1},
+	{regexp.MustCompile(`\b(?:ayer|yesterday)\b`), []string{"ayer", "yesterday"}, -1},
+	{regexp.MustCompile(`\b(?:la (?:proxima|otra) semana|la semana (?:que viene|entrante|proxima)|next week)\b`), []string{"semana", "week"}, 7},
+	{regexp.MustCompile(`\b(?:la semana pasada|last week)\b`), []string{"semana", "week"}, -7},
 }
+
+// Substrings one of which every match of an expression below contains.
+var (
+	unitTriggers    = []string{"dia", "semana", "day", "week"} // inDaysRe, agoRe
+	weekdayTriggers = []string{"day", "lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"}
+	// every month name of dayMonthRe and monthDayRe has one of these
+	monthTriggers = []string{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "set", "oct", "nov", "dic", "jan", "apr", "aug", "dec"}
+)
 
 var (
 	weekdayRe  = regexp.MustCompile(`\b(?:(?:el|este|the|this|on|next|el proximo|proximo|last|el pasado)\s+)?(domingo|lunes|martes|miercoles|jueves|viernes|sabado|sunday|monday|tuesday|wednesday|thursday|friday|saturday)(?:\s+(que viene|pasado|proximo|entrante))?\b`)
@@ -87,7 +98,14 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		}
 		out = append(out, t.entity(engine.EntityDate, d, s, e))
 	}
-	for _, m := range numericRe.FindAllStringSubmatchIndex(t.fs, -1) {
+	fs := t.fs
+	digits := t.digits > 0
+	// numericRe: a digit, and "-" or "/"
+	var numeric [][]int
+	if digits && strings.ContainsAny(fs, "-/") {
+		numeric = numericRe.FindAllStringSubmatchIndex(fs, -1)
+	}
+	for _, m := range numeric {
 		g := func(i int) string {
 			if m[2*i] < 0 {
 				return ""
@@ -116,7 +134,12 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		}
 		add(m[0], m[1], time.Date(y, time.Month(mo), d, 0, 0, 0, 0, now.Location()))
 	}
-	for _, m := range dayMonthRe.FindAllStringSubmatchIndex(t.fs, -1) {
+	var dayMonth, monthDay [][]int
+	if digits && containsAny(fs, monthTriggers...) {
+		dayMonth = dayMonthRe.FindAllStringSubmatchIndex(fs, -1)
+		monthDay = monthDayRe.FindAllStringSubmatchIndex(fs, -1)
+	}
+	for _, m := range dayMonth {
 		d, mo := atoi(t.fs[m[2]:m[3]]), months[t.fs[m[4]:m[5]]]
 		y := now.Year()
 		if m[6] >= 0 {
@@ -126,7 +149,7 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 			add(m[0], m[1], time.Date(y, mo, d, 0, 0, 0, 0, now.Location()))
 		}
 	}
-	for _, m := range monthDayRe.FindAllStringSubmatchIndex(t.fs, -1) {
+	for _, m := range monthDay {
 		mo, d := months[t.fs[m[2]:m[3]]], atoi(t.fs[m[4]:m[5]])
 		y := now.Year()
 		if m[6] >= 0 {
@@ -137,21 +160,29 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		}
 	}
 	for _, dw := range dayWords {
+		if !containsAny(fs, dw.need...) {
+			continue
+		}
 		for _, m := range dw.re.FindAllStringIndex(t.fs, -1) {
-			if dw.days == 1 && morningRe.MatchString(t.fs[:m[0]]) {
+			if dw.days == 1 && matchTail(morningRe, t.fs[:m[0]]) != nil {
 				continue // "por la mañana": in the morning
 			}
 			add(m[0], m[1], today.AddDate(0, 0, dw.days))
 		}
 	}
-	for _, m := range inDaysRe.FindAllStringSubmatchIndex(t.fs, -1) {
+	var inDays, ago [][]int
+	if containsAny(fs, unitTriggers...) {
+		inDays = inDaysRe.FindAllStringSubmatchIndex(fs, -1)
+		ago = agoRe.FindAllStringSubmatchIndex(fs, -1)
+	}
+	for _, m := range inDays {
 		n, unit := count(t.fs[m[2]:m[3]]), t.fs[m[4]:m[5]]
 		if unit[0] == 's' || unit[0] == 'w' {
 			n *= 7
 		}
 		add(m[0], m[1], today.AddDate(0, 0, n))
 	}
-	for _, m := range agoRe.FindAllStringSubmatchIndex(t.fs, -1) {
+	for _, m := range ago {
 		var n int
 		var unit string
 		if m[2] >= 0 {
@@ -164,7 +195,11 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		}
 		add(m[0], m[1], today.AddDate(0, 0, -n))
 	}
-	for _, m := range weekdayRe.FindAllStringSubmatchIndex(t.fs, -1) {
+	var weekday [][]int
+	if containsAny(fs, weekdayTriggers...) {
+		weekday = weekdayRe.FindAllStringSubmatchIndex(fs, -1)
+	}
+	for _, m := range weekday {
 		wd := weekdays[t.fs[m[2]:m[3]]]
 		mod := t.fs[m[0]:m[2]]
 		past := (m[4] >= 0 && t.fs[m[4]:m[5]] == "pasado") || mod == "last " || mod == "el pasado "

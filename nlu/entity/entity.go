@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -34,11 +35,19 @@ type Options struct {
 // Extractor finds entities. Build one with [New]; it is safe for
 // concurrent use.
 type Extractor struct {
-	lang     string
-	order    *regexp.Regexp
-	currency string
-	custom   []*engine.EntityData
-	lookups  []*lookup
+	lang      string
+	order     *regexp.Regexp
+	orderNeed *runeSet // every order id has one of these runes (nil: no filter)
+	currency  string
+	custom    []customRegex
+	lookups   []*lookup
+}
+
+// customRegex is a designer's regular expression with the runes one of
+// which every match contains (nil: no filter).
+type customRegex struct {
+	e    *engine.EntityData
+	need *runeSet
 }
 
 // New returns an extractor for texts in lang ("es", "en"; "" reads both)
@@ -52,13 +61,13 @@ func New(lang string, custom []*engine.EntityData, opt Options) (*Extractor, err
 	if err != nil {
 		return nil, engine.Errorf(engine.EInvalid, "order id pattern: %v", err)
 	}
-	x := &Extractor{lang: lang, order: order, currency: cmp.Or(strings.ToUpper(opt.Currency), "USD")}
+	x := &Extractor{lang: lang, order: order, orderNeed: requiredRunes("(?i)" + p), currency: cmp.Or(strings.ToUpper(opt.Currency), "USD")}
 	for _, e := range custom {
 		if e == nil {
 			continue
 		}
 		if e.Pattern != nil {
-			x.custom = append(x.custom, e)
+			x.custom = append(x.custom, customRegex{e, requiredRunes(e.Pattern.String())})
 		}
 		if len(e.Values) > 0 {
 			x.lookups = append(x.lookups, newLookup(e))
@@ -69,48 +78,91 @@ func New(lang string, custom []*engine.EntityData, opt Options) (*Extractor, err
 
 // text is a message prepared for matching: its original runes, their
 // folded lower-case form (one rune each), and the folded form's words.
+// Texts are pooled: nothing returned to a caller may point into one.
 type text struct {
-	orig  []rune
-	fold  []rune
-	fs    string // string(fold)
-	byteR []int  // rune index of each byte offset of fs
-	words []word
+	s      string // the original text (valid UTF-8: invalid bytes read as U+FFFD)
+	orig   []rune
+	fold   []rune
+	fs     string  // string(fold)
+	byteR  []int32 // rune index of each byte offset of fs, and of len(fs)
+	words  []word  // s: a substring of fs
+	sq     []string
+	bw     []boolWord
+	digits int  // how many ASCII digits fs has
+	emoji  bool // fs has an emoji
 }
 
+var textPool = sync.Pool{New: func() any { return new(text) }}
+
 func prepare(s string) *text {
-	t := &text{orig: []rune(s)}
-	t.fold = normalize.FoldRunes(s)
+	t := textPool.Get().(*text)
+	t.orig = append(t.orig[:0], []rune(s)...)
+	t.s = s
+	if !utf8.ValidString(s) {
+		t.s = string(t.orig)
+	}
+	t.fold = normalize.AppendFoldRunes(t.fold[:0], s)
 	t.fs = string(t.fold)
-	t.byteR = make([]int, len(t.fs)+1)
-	ri := 0
+	t.byteR = slices.Grow(t.byteR[:0], len(t.fs)+1)[:len(t.fs)+1]
+	t.digits, t.emoji = 0, false
+	ri := int32(0)
 	for bi, r := range t.fs {
 		for k := range utf8.RuneLen(r) {
 			t.byteR[bi+k] = ri
 		}
 		ri++
+		if r >= '0' && r <= '9' {
+			t.digits++
+		} else if r > 0x7f && !t.emoji && normalize.IsEmoji(r) {
+			t.emoji = true
+		}
 	}
 	t.byteR[len(t.fs)] = ri
 	// words: letters and digits; a hyphen inside a word splits it
+	t.words = t.words[:0]
+	t.sq = t.sq[:0]
+	b := 0 // byte offset in fs of rune i
 	for i := 0; i < len(t.fold); {
 		if !isWordRune(t.fold[i]) {
+			b += utf8.RuneLen(t.fold[i])
 			i++
 			continue
 		}
-		j := i
+		j, bj := i, b
 		for j < len(t.fold) && isWordRune(t.fold[j]) {
+			bj += utf8.RuneLen(t.fold[j])
 			j++
 		}
-		t.words = append(t.words, word{string(t.fold[i:j]), i, j})
-		i = j
+		t.words = append(t.words, word{t.fs[b:bj], i, j})
+		i, b = j, bj
 	}
 	return t
+}
+
+func (t *text) release() {
+	t.s, t.fs = "", ""
+	clear(t.words)
+	clear(t.sq)
+	clear(t.bw)
+	textPool.Put(t)
+}
+
+// squeezed returns the words with runs of three or more equal letters
+// shortened to one ("siii" → "si").
+func (t *text) squeezed() []string {
+	if len(t.sq) == 0 && len(t.words) > 0 {
+		for _, w := range t.words {
+			t.sq = append(t.sq, normalize.Squeeze(w.s))
+		}
+	}
+	return t.sq
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // runeSpan converts a byte span of fs into a rune span.
 func (t *text) runeSpan(b0, b1 int) (int, int) {
-	return t.byteR[b0], t.byteR[b1]
+	return int(t.byteR[b0]), int(t.byteR[b1])
 }
 
 func (t *text) entity(name string, v any, start, end int) engine.Entity {
@@ -125,35 +177,43 @@ func (x *Extractor) Extract(s string, now time.Time, expect []string) []engine.E
 		now = time.Now()
 	}
 	const maxLen = 1000 // longer messages are read by their first 1000 characters
-	if len(s) > maxLen*4 || len([]rune(s)) > maxLen {
-		s = string([]rune(s)[:min(len([]rune(s)), maxLen)])
+	if len(s) > maxLen*4 || utf8.RuneCountInString(s) > maxLen {
+		rs := []rune(s)
+		s = string(rs[:min(len(rs), maxLen)])
 	}
 	t := prepare(s)
+	defer t.release()
 	var out []engine.Entity
-	out = append(out, x.emails(t)...)
+	if strings.IndexByte(t.fs, '@') >= 0 {
+		out = append(out, x.emails(t)...)
+	}
+	if x.orderNeed.in(t.s) {
+		out = append(out, x.orderIDs(t, spans(out))...)
+	}
+	if t.digits >= 7 {
+		out = append(out, x.phones(t, spans(out))...)
+	}
+	out = append(out, x.dates(t, now, spans(out))...)
 	taken := spans(out)
-	orders := x.orderIDs(t, taken)
-	out = append(out, orders...)
-	taken = spans(out)
-	out = append(out, x.phones(t, taken)...)
-	taken = spans(out)
-	out = append(out, x.dates(t, now, taken)...)
-	taken = spans(out)
 	nums := x.numbers(t, taken)
 	out = append(out, nums...)
-	out = append(out, x.money(t, nums, taken)...)
+	if len(nums) > 0 {
+		out = append(out, x.money(t, nums, taken)...)
+	}
 	out = append(out, x.sizes(t, nums, slices.Contains(expect, engine.EntitySize))...)
 	out = append(out, x.booleans(t, slices.Contains(expect, engine.EntityBoolean))...)
-	for _, e := range x.custom {
-		for _, m := range e.Pattern.FindAllStringSubmatchIndex(string(t.orig), -1) {
+	for _, c := range x.custom {
+		if !c.need.in(t.s) {
+			continue
+		}
+		for _, m := range c.e.Pattern.FindAllStringSubmatchIndex(t.s, -1) {
 			b0, b1 := m[0], m[1]
 			if len(m) >= 4 && m[2] >= 0 {
 				b0, b1 = m[2], m[3]
 			}
-			origS := string(t.orig)
-			r0 := len([]rune(origS[:b0]))
-			r1 := r0 + len([]rune(origS[b0:b1]))
-			out = append(out, t.entity(e.Name, origS[b0:b1], r0, r1))
+			r0 := utf8.RuneCountInString(t.s[:b0])
+			r1 := r0 + utf8.RuneCountInString(t.s[b0:b1])
+			out = append(out, t.entity(c.e.Name, t.s[b0:b1], r0, r1))
 		}
 	}
 	for _, l := range x.lookups {
@@ -168,6 +228,9 @@ func (x *Extractor) Extract(s string, now time.Time, expect []string) []engine.E
 type span struct{ start, end int }
 
 func spans(es []engine.Entity) []span {
+	if len(es) == 0 {
+		return nil
+	}
 	out := make([]span, len(es))
 	for i, e := range es {
 		out[i] = span{e.Start, e.End}
@@ -197,10 +260,10 @@ func (x *Extractor) emails(t *text) []engine.Entity {
 
 func (x *Extractor) orderIDs(t *text, taken []span) []engine.Entity {
 	var out []engine.Entity
-	orig := string(t.orig)
+	orig := t.s
 	for _, m := range x.order.FindAllStringSubmatchIndex(orig, -1) {
-		r0 := len([]rune(orig[:m[2]]))
-		r1 := r0 + len([]rune(orig[m[2]:m[3]]))
+		r0 := utf8.RuneCountInString(orig[:m[2]])
+		r1 := r0 + utf8.RuneCountInString(orig[m[2]:m[3]])
 		if overlaps(taken, r0, r1) {
 			continue
 		}
@@ -255,21 +318,23 @@ var digitsRe = regexp.MustCompile(`-?\d+(?:[.,]\d+)*`)
 // numbers finds numbers in digits and in words.
 func (x *Extractor) numbers(t *text, taken []span) []engine.Entity {
 	var out []engine.Entity
-	for _, m := range digitsRe.FindAllStringIndex(t.fs, -1) {
-		s, e := t.runeSpan(m[0], m[1])
-		// not inside a word ("a1002", "2x1") and not taken by an id, phone, date
-		if overlaps(taken, s, e) || (s > 0 && unicode.IsLetter(t.fold[s-1])) || (e < len(t.fold) && unicode.IsLetter(t.fold[e]) && !isScaleSuffix(t.fold, e)) {
-			continue
+	if t.digits > 0 {
+		for _, m := range digitsRe.FindAllStringIndex(t.fs, -1) {
+			s, e := t.runeSpan(m[0], m[1])
+			// not inside a word ("a1002", "2x1") and not taken by an id, phone, date
+			if overlaps(taken, s, e) || (s > 0 && unicode.IsLetter(t.fold[s-1])) || (e < len(t.fold) && unicode.IsLetter(t.fold[e]) && !isScaleSuffix(t.fold, e)) {
+				continue
+			}
+			raw := t.fs[m[0]:m[1]]
+			if strings.HasPrefix(raw, "-") && s > 0 && unicode.IsDigit(t.fold[s-1]) {
+				continue
+			}
+			v, ok := parseDigits(raw)
+			if !ok {
+				continue
+			}
+			out = append(out, t.entity(engine.EntityNumber, v, s, e))
 		}
-		raw := t.fs[m[0]:m[1]]
-		if strings.HasPrefix(raw, "-") && s > 0 && unicode.IsDigit(t.fold[s-1]) {
-			continue
-		}
-		v, ok := parseDigits(raw)
-		if !ok {
-			continue
-		}
-		out = append(out, t.entity(engine.EntityNumber, v, s, e))
 	}
 	for _, r := range wordNumbers(t.words) {
 		s, e := t.words[r.from].start, t.words[r.to-1].end

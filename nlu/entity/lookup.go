@@ -1,6 +1,7 @@
 package entity
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -12,7 +13,8 @@ import (
 type lookup struct {
 	name    string
 	fuzzy   bool
-	phrases []phrase // longest first
+	phrases []phrase         // longest first
+	byFirst map[string][]int // first word → indices in phrases, ascending
 }
 
 type phrase struct {
@@ -36,7 +38,36 @@ func newLookup(e *engine.EntityData) *lookup {
 			l.phrases[j], l.phrases[j-1] = l.phrases[j-1], l.phrases[j]
 		}
 	}
+	l.byFirst = map[string][]int{}
+	for p, ph := range l.phrases {
+		l.byFirst[ph.words[0]] = append(l.byFirst[ph.words[0]], p)
+	}
 	return l
+}
+
+// candidates appends to dst the phrases whose first word w can match
+// exactly: the same word, or with a plural -s/-es added or taken away
+// (see find), in the order of l.phrases.
+func (l *lookup) candidates(dst []int, w string) []int {
+	n := len(dst)
+	dst = append(dst, l.byFirst[w]...)
+	dst = append(dst, l.byFirst[w+"s"]...)
+	dst = append(dst, l.byFirst[w+"es"]...)
+	if s, ok := strings.CutSuffix(w, "s"); ok {
+		dst = append(dst, l.byFirst[s]...)
+	}
+	if s, ok := strings.CutSuffix(w, "es"); ok {
+		dst = append(dst, l.byFirst[s]...)
+	}
+	c := dst[n:]
+	slices.Sort(c)
+	return dst[:n+len(slices.Compact(c))]
+}
+
+// samePlural reports whether a is b, or b with -s or -es added.
+func samePlural(a, b string) bool {
+	rest, ok := strings.CutPrefix(a, b)
+	return ok && (rest == "" || rest == "s" || rest == "es")
 }
 
 func splitWords(s string) []string {
@@ -60,14 +91,29 @@ func splitWords(s string) []string {
 // find returns the non-overlapping matches in t, left to right, the
 // longest phrase and then an exact match winning.
 func (l *lookup) find(t *text) []engine.Entity {
-	ws := make([]string, len(t.words))
-	for i, w := range t.words {
-		ws[i] = normalize.Squeeze(w.s)
-	}
+	ws := t.squeezed()
 	var out []engine.Entity
+	var buf [8]int
 	for i := 0; i < len(ws); {
 		best, bestLen, bestExact := -1, 0, false
-		for p, ph := range l.phrases {
+		cands := buf[:0]
+		if !l.fuzzy {
+			cands = l.candidates(cands, ws[i])
+		}
+		for c := 0; ; c++ {
+			var p int
+			if l.fuzzy {
+				if c == len(l.phrases) {
+					break
+				}
+				p = c
+			} else {
+				if c == len(cands) {
+					break
+				}
+				p = cands[c]
+			}
+			ph := l.phrases[p]
 			n := len(ph.words)
 			if i+n > len(ws) || n < bestLen {
 				continue
@@ -75,7 +121,7 @@ func (l *lookup) find(t *text) []engine.Entity {
 			exact, ok := true, true
 			for k, pw := range ph.words {
 				switch {
-				case ws[i+k] == pw || ws[i+k] == pw+"s" || ws[i+k] == pw+"es" || pw == ws[i+k]+"s" || pw == ws[i+k]+"es":
+				case samePlural(ws[i+k], pw) || samePlural(pw, ws[i+k]):
 				case l.fuzzy && closeEnough(ws[i+k], pw):
 					exact = false
 				default:
@@ -151,4 +197,3 @@ func distance(a, b string, limit int) int {
 	return prev[len(y)]
 }
 
-var _ = strings.Fields

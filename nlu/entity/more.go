@@ -57,7 +57,7 @@ func (x *Extractor) money(t *text, nums []engine.Entity, taken []span) []engine.
 		v, _ := n.Value.(float64)
 		bs := t.runeToByte(n.Start)
 		be := t.runeToByte(n.End)
-		if m := moneyBeforeRe.FindStringSubmatchIndex(t.fs[:bs]); m != nil {
+		if m := matchTail(moneyBeforeRe, t.fs[:bs]); m != nil {
 			cur, mul := x.currencyOf(t.fs[m[2]:m[3]])
 			s, _ := t.runeSpan(m[0], m[1])
 			out = append(out, t.entity(engine.EntityMoney, map[string]any{"amount": v * mul, "currency": cur}, s, n.End))
@@ -73,7 +73,7 @@ func (x *Extractor) money(t *text, nums []engine.Entity, taken []span) []engine.
 }
 
 func (t *text) runeToByte(r int) int {
-	i, _ := slices.BinarySearch(t.byteR, r)
+	i, _ := slices.BinarySearch(t.byteR, int32(r))
 	return i
 }
 
@@ -90,7 +90,17 @@ var (
 	systemRe    = regexp.MustCompile(`^\s?(us|uk|eu|eur|europea|europeo|mx|ar|br|cm)\b`)
 	systemPreRe = regexp.MustCompile(`\b(us|uk|eu)\s?$`)
 	letterRe    = regexp.MustCompile(`\b(xxxl|xxl|xxs|xl|xs|2xl|3xl|extra grande|extra large|extra small|x-large|small|medium|large|chica|chico|pequena|pequeno|mediana|mediano|grande|s|m|l)\b`)
+	// letterFirst holds the first word of each of letterRe's sizes.
+	letterFirst = setOf("xxxl xxl xxs xl xs 2xl 3xl extra x small medium large chica chico pequena pequeno mediana mediano grande s m l")
 )
+
+func setOf(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
+}
 
 func (x *Extractor) sizes(t *text, nums []engine.Entity, expected bool) []engine.Entity {
 	var out []engine.Entity
@@ -104,28 +114,31 @@ func (x *Extractor) sizes(t *text, nums []engine.Entity, expected bool) []engine
 			out = append(out, t.entity(engine.EntitySize, sizeValue(sys, v), n.Start, e))
 			continue
 		}
-		if m := systemPreRe.FindStringSubmatchIndex(before); m != nil && v > 0 && v < 60 {
+		if m := matchTail(systemPreRe, before); m != nil && v > 0 && v < 60 {
 			s, _ := t.runeSpan(m[0], m[1])
 			out = append(out, t.entity(engine.EntitySize, sizeValue(strings.ToUpper(before[m[2]:m[3]]), v), s, n.End))
 			continue
 		}
-		strong := strongCueRe.MatchString(before)
+		strong := matchTail(strongCueRe, before) != nil
 		plausible := v >= 16 && v <= 52 && v == float64(int(v*2))/2 // children's to large adult shoe sizes, halves allowed
-		if strong && v > 0 && v < 60 || plausible && (sizeCueRe.MatchString(before) || expected) {
+		if strong && v > 0 && v < 60 || plausible && (expected || matchTail(sizeCueRe, before) != nil) {
 			out = append(out, t.entity(engine.EntitySize, v, n.Start, n.End))
 		}
+	}
+	if !hasASCIIWord(t.fs, letterFirst) {
+		return out
 	}
 	for _, m := range letterRe.FindAllStringSubmatchIndex(t.fs, -1) {
 		w := t.fs[m[2]:m[3]]
 		s, e := t.runeSpan(m[2], m[3])
 		before := t.fs[:m[0]]
-		cue := strongCueRe.MatchString(before)
+		cue := matchTail(strongCueRe, before) != nil
 		single := len(w) <= 4 && !strings.Contains(w, " ")
 		switch {
 		case cue, expected && single:
 		case single && len(w) >= 2 && w != "l" && isUpperWord(t.orig[s:e]):
 			// "XL", "XS" written in capitals
-		case len(w) == 1 && isUpperWord(t.orig[s:e]) && sizeCueRe.MatchString(before):
+		case len(w) == 1 && isUpperWord(t.orig[s:e]) && matchTail(sizeCueRe, before) != nil:
 			// "la M"
 		default:
 			continue
@@ -159,7 +172,58 @@ var (
 		"yes", "yep", "yeah", "yea", "yup", "ya", "sure", "of course", "correct", "right", "absolutely", "definitely", "affirmative", "k", "kk", "alright", "👍", "👌", "✅"}
 	noWords = []string{"no", "nop", "nope", "nel", "nah", "naa", "na", "noo", "para nada", "negativo", "tampoco", "ni a palos", "ni loco", "ni loca", "de ninguna manera",
 		"no way", "never", "not really", "nunca", "jamas", "no gracias", "no thanks", "👎", "❌"}
+	// the two groups, no first, each indexed by the phrases' first word
+	boolGroups = [2]boolGroup{newBoolGroup(noWords, "no", false), newBoolGroup(yesWords, "si", true)}
 )
+
+// boolGroup is the phrases of one answer, by their first word; bare is the
+// one word that also matches with every letter repeat squeezed ("sii",
+// "noo").
+type boolGroup struct {
+	byFirst map[string][][]string
+	bare    string
+	v       bool
+}
+
+func newBoolGroup(phrases []string, bare string, v bool) boolGroup {
+	g := boolGroup{byFirst: map[string][][]string{}, bare: bare, v: v}
+	for _, p := range phrases {
+		parts := strings.Fields(p)
+		g.byFirst[parts[0]] = append(g.byFirst[parts[0]], parts)
+	}
+	return g
+}
+
+// longest returns how many words of the longest phrase of g start at
+// ws[i], or 0.
+func (g *boolGroup) longest(ws []boolWord, i int) int {
+	best := 0
+	for _, parts := range g.byFirst[ws[i].s] {
+		if len(parts) <= best || i+len(parts) > len(ws) {
+			continue
+		}
+		ok := true
+		for k, p := range parts[1:] {
+			if ws[i+1+k].s != p {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			best = len(parts)
+		}
+	}
+	if best == 0 && collapsedIs(ws[i].s, g.bare) {
+		best = 1
+	}
+	return best
+}
+
+// boolWord is a squeezed folded word, or an emoji, with its rune span.
+type boolWord struct {
+	s          string
+	start, end int
+}
 
 // booleans reads a yes or a no at the start of the message ("sí, esa es",
 // "nop", "de una"), or anywhere in a short message when the bot asked a
@@ -169,47 +233,27 @@ func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 	if len(t.words) == 0 && len(t.fold) == 0 {
 		return nil
 	}
-	// squeezed folded words with their spans
-	type w struct {
-		s          string
-		start, end int
+	ws := t.bw[:0]
+	for i, s := range t.squeezed() {
+		ws = append(ws, boolWord{s, t.words[i].start, t.words[i].end})
 	}
-	var ws []w
-	for _, wd := range t.words {
-		ws = append(ws, w{normalize.Squeeze(wd.s), wd.start, wd.end})
-	}
-	// emoji count as words for yes/no
-	for i, r := range t.fold {
-		if normalize.IsEmoji(r) {
-			ws = append(ws, w{string(r), i, i + 1})
-		}
-	}
-	slices.SortFunc(ws, func(a, b w) int { return a.start - b.start })
-	match := func(i int, phrase string) int { // words of phrase matched from i, or 0
-		parts := strings.Fields(phrase)
-		if i+len(parts) > len(ws) {
-			return 0
-		}
-		for k, p := range parts {
-			if ws[i+k].s != p && !(len(parts) == 1 && (p == "si" || p == "no") && collapsed(ws[i+k].s) == p) {
-				return 0
+	if t.emoji { // emoji count as words for yes/no
+		for i, r := range t.fold {
+			if normalize.IsEmoji(r) {
+				ws = append(ws, boolWord{string(r), i, i + 1})
 			}
 		}
-		return len(parts)
+		slices.SortFunc(ws, func(a, b boolWord) int { return a.start - b.start })
 	}
+	t.bw = ws
 	limit := 1
 	if expected || len(ws) <= 4 {
 		limit = len(ws)
 	}
 	for i := 0; i < limit && i < len(ws); i++ {
-		for _, group := range []struct {
-			words []string
-			v     bool
-		}{{noWords, false}, {yesWords, true}} {
-			best := 0
-			for _, p := range group.words {
-				best = max(best, match(i, p))
-			}
+		for g := range boolGroups {
+			group := &boolGroups[g]
+			best := group.longest(ws, i)
 			if best == 0 {
 				continue
 			}
@@ -227,17 +271,22 @@ func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 	return nil
 }
 
-// collapsed squeezes any repeated letter: "siii" → "si", "noo" → "no".
-func collapsed(s string) string {
-	var b strings.Builder
+// collapsedIs reports whether s with every letter repeat squeezed is want:
+// "siii" and "noo" are "si" and "no".
+func collapsedIs(s, want string) bool {
 	var prev rune
+	j := 0
 	for _, r := range s {
-		if r != prev {
-			b.WriteRune(r)
+		if r == prev {
+			continue
 		}
 		prev = r
+		if j >= len(want) || rune(want[j]) != r {
+			return false
+		}
+		j++
 	}
-	return b.String()
+	return j == len(want)
 }
 
 func hasPunctAfter(t *text, i int) bool {

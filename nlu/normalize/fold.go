@@ -73,10 +73,20 @@ func Clean(s string) string {
 // FoldRunes returns the runes of s, lower-cased and without diacritics, one
 // for each rune of s, so that offsets in the result are offsets in s.
 // Entity extractors match on it and report positions in the original text.
-func FoldRunes(s string) []rune {
-	out := make([]rune, 0, len(s))
+func FoldRunes(s string) []rune { return AppendFoldRunes(make([]rune, 0, len(s)), s) }
+
+// AppendFoldRunes appends the folded runes of s (see [FoldRunes]) to dst.
+func AppendFoldRunes(dst []rune, s string) []rune {
 	for _, r := range s {
-		f := unicode.ToLower(r)
+		f := r
+		if r < utf8.RuneSelf {
+			if 'A' <= r && r <= 'Z' {
+				f += 'a' - 'A'
+			}
+			dst = append(dst, f)
+			continue
+		}
+		f = unicode.ToLower(r)
 		if f < foldLimit {
 			if g := foldTable[f]; g != 0 {
 				f = g
@@ -86,7 +96,7 @@ func FoldRunes(s string) []rune {
 		} else if f >= 0xFF01 && f <= 0xFF5E { // full-width ASCII
 			f = unicode.ToLower(f - 0xFF01 + '!')
 		}
-		out = append(out, f)
+		dst = append(dst, f)
 	}
-	return out
+	return dst
 }

@@ -196,4 +196,3 @@ func distance(a, b string, limit int) int {
 	}
 	return prev[len(y)]
 }
-

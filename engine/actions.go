@@ -109,6 +109,7 @@ func (t *turn) callAction(spec *ActionSpec, name string, args map[string]any, fl
 	if spec.HTTP != nil && spec.HTTP.Backoff > 0 {
 		backoff = spec.HTTP.Backoff
 	}
+	t.leaveGate() // others compute while the action runs
 	for attempt := 1; ; attempt++ {
 		call.Attempt = attempt
 		res, err = runAction(ctx, fn, call)
@@ -120,6 +121,7 @@ func (t *turn) callAction(spec *ActionSpec, name string, args map[string]any, fl
 		}
 		backoff *= 2
 	}
+	t.reenterGate()
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +153,16 @@ func (t *turn) idempotencyKey(flow string, step int) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// actionContext returns the context of an action: the turn's deadline,
+// actionContext returns the context of an action: the turn's deadline
+// (counted from when the turn started to run, not from its arrival),
 // shortened by the action's own timeout.
 func (t *turn) actionContext(timeout time.Duration) (context.Context, context.CancelFunc) {
 	if t.deadline == nil {
-		t.deadline, t.cancel = context.WithTimeout(t.ctx, t.p.settings.TurnTimeout)
+		start := t.running
+		if start.IsZero() {
+			start = time.Now()
+		}
+		t.deadline, t.cancel = context.WithDeadline(t.ctx, start.Add(t.p.settings.TurnTimeout))
 	}
 	if timeout > 0 {
 		return context.WithTimeout(t.deadline, timeout)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,5 +232,66 @@ func TestDuplicateDoesNotRepeatAction(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("the action ran %d times", n)
+	}
+}
+
+// countingUnderstander records how many texts it reads at once.
+type countingUnderstander struct {
+	mu           sync.Mutex
+	inside, most int
+}
+
+func (u *countingUnderstander) Understand(ctx context.Context, q engine.Query) (*engine.Understanding, error) {
+	u.mu.Lock()
+	u.inside++
+	u.most = max(u.most, u.inside)
+	u.mu.Unlock()
+	for range 20 { // long enough for others to try to come in
+		runtime.Gosched()
+	}
+	u.mu.Lock()
+	u.inside--
+	u.mu.Unlock()
+	return &engine.Understanding{}, nil
+}
+
+// TestActiveTurnsBound: no more turns compute at once than
+// Options.ActiveTurns, and a turn waiting for an action does not count, so
+// fifty slow actions run at once behind a bound of two.
+func TestActiveTurnsBound(t *testing.T) {
+	const n = 50
+	spec := &engine.ActionSpec{Name: "get_order", Result: orderResult}
+	var started atomic.Int32
+	all := make(chan struct{})
+	u := &countingUnderstander{}
+	h := newHarness(t, orderBot(spec, 4), engine.Options{ActiveTurns: 2, Understander: u,
+		Actions: map[string]engine.ActionFunc{"get_order": func(ctx context.Context, c engine.ActionCall) (any, error) {
+			if started.Add(1) == n {
+				close(all)
+			}
+			select { // every action is in flight before any returns
+			case <-all:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return map[string]any{"id": c.Args["id"], "status": "en camino", "days": 1}, nil
+		}}})
+	for i := range n {
+		h.expect(fmt.Sprint("c", i), "mi pedido", "¿Número?")
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr, err := h.rt.Handle(context.Background(), engine.Inbound{Conversation: fmt.Sprint("c", i), Text: fmt.Sprint("A", i)})
+			if err != nil || len(tr.Messages) != 1 || tr.Messages[0].Text != fmt.Sprintf("Tu pedido A%d está en camino (1 días).", i) {
+				t.Errorf("conversation %d: %v %+v", i, err, tr)
+			}
+		}()
+	}
+	wg.Wait()
+	if u.most > 2 {
+		t.Fatalf("%d turns computed at once with ActiveTurns 2", u.most)
 	}
 }

@@ -180,18 +180,19 @@ func (rt *Runtime) Notify(ctx context.Context, conv string, out Outbound) error 
 			return nil, Errorf(ENotFound, "no conversation %q", conv)
 		}
 		t := rt.newTurn(ctx, prev, Inbound{Conversation: conv, User: prev.User, Channel: prev.Channel, Verified: prev.Verified})
+		defer t.free()
 		t.proactive = true
 		t.agentTurn = true
+		if err := t.admit(); err != nil {
+			return nil, err
+		}
 		if err := t.begin(); err != nil {
 			return nil, err
 		}
 		t.emit(Entry{From: FromBot, Text: cleanText(out.Text, rt.maxText), Choices: out.Choices,
 			Link: out.Link, At: t.now, Channel: t.s.Channel})
 		t.finish()
-		if err := rt.store.Commit(ctx, t.commit()); err != nil {
-			return nil, storeError(err)
-		}
-		return t.result(), nil
+		return t.commitResult()
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type Runtime struct {
 	window  int
 
 	locks    *convLocks
+	gate     *gate // bounds the turns computing at once
 	programs atomic.Pointer[programSet]
 	reloadMu sync.Mutex
 	actions  atomic.Pointer[map[string]ActionFunc]
@@ -66,6 +68,12 @@ type Options struct {
 	// DedupeWindow is how many message ids per conversation are remembered
 	// to answer redeliveries (default 32).
 	DedupeWindow int
+	// ActiveTurns is how many turns may compute at once (default 4 per
+	// CPU, runtime.GOMAXPROCS; negative: no bound). The others wait in
+	// arrival order, without a deadline of theirs running; a turn does not
+	// count while it waits for an action or for its commit. An
+	// Understander is taken to compute (not to wait on a network).
+	ActiveTurns int
 }
 
 // NewRuntime returns a runtime for p, which must have passed [Program.Check].
@@ -88,6 +96,12 @@ func NewRuntime(p *Program, o Options) (*Runtime, error) {
 		window:  o.DedupeWindow,
 		locks:   newConvLocks(),
 		wake:    make(chan struct{}, 1),
+	}
+	switch {
+	case o.ActiveTurns == 0:
+		rt.gate = newGate(4 * runtime.GOMAXPROCS(0))
+	case o.ActiveTurns > 0:
+		rt.gate = newGate(o.ActiveTurns)
 	}
 	if rt.agents == nil {
 		rt.agents = NoAgents{}
@@ -285,6 +299,9 @@ func (rt *Runtime) turn(ctx context.Context, prev *Session, in Inbound, timer *T
 	}
 	t := rt.newTurn(ctx, prev, in)
 	defer t.free()
+	if err := t.admit(); err != nil {
+		return nil, err
+	}
 	if err := t.begin(); err != nil {
 		return nil, err
 	}
@@ -294,12 +311,7 @@ func (rt *Runtime) turn(ctx context.Context, prev *Session, in Inbound, timer *T
 		t.dispatch()
 	}
 	t.finish()
-	c := t.commit()
-	if err := rt.store.Commit(ctx, c); err != nil {
-		rt.log.Error("commit failed", "conversation", in.Conversation, "err", err)
-		return nil, storeError(err)
-	}
-	return t.result(), nil
+	return t.commitResult()
 }
 
 // allDelivered reports whether every fragment id was answered already; a
@@ -801,6 +813,9 @@ func (rt *Runtime) sideTurn(ctx context.Context, prev *Session, in Inbound, kind
 	defer t.free()
 	t.proactive = kind != sideSystem
 	t.agentTurn = kind == sideAgent
+	if err := t.admit(); err != nil {
+		return nil, err
+	}
 	if err := t.begin(); err != nil {
 		return nil, err
 	}
@@ -811,10 +826,7 @@ func (rt *Runtime) sideTurn(ctx context.Context, prev *Session, in Inbound, kind
 		return nil, err
 	}
 	t.finish()
-	if err := rt.store.Commit(ctx, t.commit()); err != nil {
-		return nil, storeError(err)
-	}
-	return t.result(), nil
+	return t.commitResult()
 }
 
 // asBefore is a message from a conversation's own user and channel.

@@ -51,6 +51,8 @@ type turn struct {
 	agentTurn   bool // a person's action (assign, send, release, close)
 	deadline    context.Context
 	cancel      context.CancelFunc
+	admitted    bool      // the turn holds a place in the runtime's gate
+	running     time.Time // when it was admitted (wall clock): its deadline counts from here
 
 	// Room for a typical turn's records, saving allocations.
 	entryBuf   [2]Entry
@@ -79,6 +81,7 @@ func (rt *Runtime) newTurn(ctx context.Context, prev *Session, in Inbound) *turn
 // expression environment's map is kept, emptied, for the next turn: no
 // value in it is the map itself ($env is not allowed).
 func (t *turn) free() {
+	t.leaveGate()
 	m := t.env
 	if m == nil {
 		m = t.spareEnv
@@ -87,6 +90,49 @@ func (t *turn) free() {
 	*t = turn{}
 	t.spareEnv = m
 	turns.Put(t)
+}
+
+// admit waits for the turn's place among those computing at once (see
+// gate); the turn's deadline counts from then.
+func (t *turn) admit() error {
+	if err := t.rt.gate.enter(t.ctx, false); err != nil {
+		return &Error{Code: EUnavailable, Message: "too busy to run the turn", Err: err}
+	}
+	t.admitted = true
+	t.running = time.Now()
+	return nil
+}
+
+// leaveGate gives the turn's place back, before it waits (for an action,
+// for its commit).
+func (t *turn) leaveGate() {
+	if t.admitted {
+		t.admitted = false
+		t.rt.gate.leave()
+	}
+}
+
+// reenterGate takes a place again after a wait, before the turns that have
+// not started. A turn whose context ended goes on without one: it will not
+// commit.
+func (t *turn) reenterGate() {
+	if !t.admitted && t.rt.gate.enter(t.ctx, true) == nil {
+		t.admitted = true
+	}
+}
+
+// commitResult commits the finished turn and returns its result. The
+// turn's place in the gate is given back first: the commit may wait for
+// the disk.
+func (t *turn) commitResult() (*turnResult, error) {
+	c := t.commit()
+	r := t.result()
+	t.leaveGate()
+	if err := t.rt.store.Commit(t.ctx, c); err != nil {
+		t.rt.log.Error("commit failed", "conversation", t.s.ID, "err", err)
+		return nil, storeError(err)
+	}
+	return r, nil
 }
 
 // begin prepares the working session: a fresh one, or a copy of prev moved

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,6 +39,8 @@ type benchResult struct {
 	TurnsPerS     float64 `json:"turns_per_s"`
 	P50us         float64 `json:"p50_us"`
 	P99us         float64 `json:"p99_us"`
+	P999us        float64 `json:"p999_us"`
+	MaxUs         float64 `json:"max_us"`
 	AllocsPerTurn float64 `json:"allocs_per_turn"`
 	BytesPerTurn  float64 `json:"bytes_per_turn"`
 	RSSMB         float64 `json:"rss_mb"`
@@ -48,6 +52,7 @@ type benchResult struct {
 	Store         string `json:"store"`
 	Conversations int    `json:"conversations"`
 	Concurrency   int    `json:"concurrency"`
+	ActiveTurns   int    `json:"active_turns"`
 	Understander  string `json:"understander"`
 	CPUs          int    `json:"cpus"`
 }
@@ -61,6 +66,10 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 	storeName := fs.String("store", "memory", "memory, or bolt (durable: a fresh data directory, every commit fsynced)")
 	warm := fs.Int("warmup", -1, "conversations run first, not measured (default: a tenth, at most 2000)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the measured run to this file (go tool trace)")
+	mutexprofile := fs.String("mutexprofile", "", "write a mutex contention profile of the measured run to this file")
+	blockprofile := fs.String("blockprofile", "", "write a profile of where goroutines blocked in the measured run to this file")
+	active := fs.Int("active-turns", 0, "turns computing at once (engine.Options.ActiveTurns; 0: the runtime's default, negative: no bound)")
 	which := fs.String("understander", "auto", "auto (the trained NLU when the bot has training data, else keywords), nlu or keyword")
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "usage: charla bench DIR --test NAME [--conversations N] [--concurrency K] [--store memory|bolt]")
@@ -115,7 +124,7 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 		clock.t = tc.Now
 	}
 	var rt *engine.Runtime
-	rt, err = engine.NewRuntime(bot.Program, engine.Options{Store: store, Understander: u, Now: clock.Now,
+	rt, err = engine.NewRuntime(bot.Program, engine.Options{Store: store, Understander: u, Now: clock.Now, ActiveTurns: *active,
 		Actions: mockActions(bot.Program, tc, func() *engine.Runtime { return rt }, nil)})
 	if err != nil {
 		fmt.Fprintf(io.err, "charla bench: %v\n", err)
@@ -146,6 +155,11 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 			return 1
 		}
 	}
+	stopProfiles, err := startProfiles(*traceFile, *mutexprofile, *blockprofile)
+	if err != nil {
+		fmt.Fprintf(io.err, "charla bench: %v\n", err)
+		return 1
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	err = b.run(ctx, "c", *n, *k, lat)
@@ -153,6 +167,10 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 	cpu := cpuTime() - cpu0
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
+	}
+	if perr := stopProfiles(); perr != nil {
+		fmt.Fprintf(io.err, "charla bench: %v\n", perr)
+		return 1
 	}
 	runtime.ReadMemStats(&m1)
 	if err != nil {
@@ -167,12 +185,14 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 		TurnsPerS:     round(float64(turns)/elapsed.Seconds(), 0),
 		P50us:         round(float64(quantile(lat, 0.50))/1e3, 1),
 		P99us:         round(float64(quantile(lat, 0.99))/1e3, 1),
+		P999us:        round(float64(quantile(lat, 0.999))/1e3, 1),
+		MaxUs:         round(float64(lat[len(lat)-1])/1e3, 1),
 		AllocsPerTurn: round(float64(m1.Mallocs-m0.Mallocs)/float64(turns), 1),
 		BytesPerTurn:  round(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(turns), 0),
 		RSSMB:         round(peakRSSMB(), 1),
 		CPUSeconds:    round(cpu.Seconds(), 3),
 		TurnsPerCPUS:  round(float64(turns)/cpu.Seconds(), 0),
-		Test:          tc.Name, Store: *storeName, Conversations: *n, Concurrency: *k,
+		Test:          tc.Name, Store: *storeName, Conversations: *n, Concurrency: *k, ActiveTurns: *active,
 		Understander: kind, CPUs: runtime.GOMAXPROCS(0),
 	}
 	enc := json.NewEncoder(io.out)
@@ -180,6 +200,50 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 		return 1
 	}
 	return 0
+}
+
+// startProfiles starts what the bench's --trace, --mutexprofile and
+// --blockprofile ask for; stop writes the profiles.
+func startProfiles(traceFile, mutexFile, blockFile string) (stop func() error, err error) {
+	var tf *os.File
+	if traceFile != "" {
+		if tf, err = os.Create(traceFile); err != nil {
+			return nil, err
+		}
+		if err = trace.Start(tf); err != nil {
+			tf.Close()
+			return nil, err
+		}
+	}
+	if mutexFile != "" {
+		runtime.SetMutexProfileFraction(10)
+	}
+	if blockFile != "" {
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+	}
+	return func() error {
+		var errs []error
+		if tf != nil {
+			trace.Stop()
+			errs = append(errs, tf.Close())
+		}
+		write := func(name, file string) {
+			if file == "" {
+				return
+			}
+			f, err := os.Create(file)
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			errs = append(errs, pprof.Lookup(name).WriteTo(f, 0), f.Close())
+		}
+		write("mutex", mutexFile)
+		write("block", blockFile)
+		runtime.SetMutexProfileFraction(0)
+		runtime.SetBlockProfileRate(0)
+		return errors.Join(errs...)
+	}, nil
 }
 
 // benchable says why a test cannot be benchmarked ("" when it can): every

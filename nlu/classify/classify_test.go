@@ -200,3 +200,39 @@ func TestAugment(t *testing.T) {
 		t.Errorf("%d examples: more than AugmentMax per intent must not be augmented", len(c))
 	}
 }
+
+// TestTableMatchesTraining checks that classifying a message through the
+// model's word table gives the very feature vector training computes from
+// the hashed features, for words the model knows and words it does not.
+func TestTableMatchesTraining(t *testing.T) {
+	texts := []string{"", "hola", "holaaa, dónde está mi pedidoo A1002?", "kiero cambiar la tala x la 43 porfa 🙏", "el 2x1 no me salió",
+		"qué tiempo hace en Lima", "where's my order", "ＨＯＬＡ   buen día!!", "me quedó chico, otra talla", "no lo tengo a mano", "perdón 😀😀 xq tb"}
+	for _, ex := range small {
+		texts = append(texts, ex.Text, ex.Text+" "+ex.Text)
+	}
+	for _, bg := range Background("es")[:50] {
+		texts = append(texts, bg.Text)
+	}
+	for _, cfg := range []Config{{Lang: "es"}, {Lang: "es", NoSpell: true}, {Lang: "es", NoLexicon: true, CrossMax: 4}, {Lang: "en"}} {
+		m, err := Fit(small, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := m.MarshalBinary()
+		var loaded Model
+		if err := loaded.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		for _, mm := range []*Model{m, &loaded} {
+			for _, text := range texts {
+				want := mm.vec.vectorize(mm.ext.extract(text))
+				s := new(scratch)
+				mm.features(s, text)
+				mm.vec.vectorizeIdx(s)
+				if !slices.Equal(want.idx, s.x.idx) || !slices.Equal(want.val, s.x.val) {
+					t.Errorf("%+v %q: table gives %v %v, training %v %v", cfg, text, s.x.idx, s.x.val, want.idx, want.val)
+				}
+			}
+		}
+	}
+}

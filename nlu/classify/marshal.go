@@ -16,7 +16,7 @@ import (
 // features or the format change, so that cached models are retrained.
 const (
 	modelMagic   = "charla-nlu-model"
-	modelVersion = 2
+	modelVersion = 3
 )
 
 // Version identifies the classifier code: cache keys include it.
@@ -74,6 +74,16 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		w.str(k)
 		w.str(m.spellW[k])
 		w.u64(uint64(m.spellN[k]))
+	}
+	norms := make([]string, 0, len(m.stems))
+	for k := range m.stems {
+		norms = append(norms, k)
+	}
+	sort.Strings(norms)
+	w.u64(uint64(len(norms)))
+	for _, k := range norms {
+		w.str(k)
+		w.str(m.stems[k])
 	}
 	if w.err == nil {
 		w.err = w.w.Flush()
@@ -146,10 +156,20 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 			m.spellN[k] = int(r.u64())
 		}
 	}
+	nn := r.count(1 << 24)
+	m.stems = make(map[string]string, nn)
+	for range nn {
+		k := r.str()
+		m.stems[k] = r.str()
+	}
 	if r.err != nil {
 		return fmt.Errorf("classify: bad model: %w", r.err)
 	}
+	if r.r.Len() != 0 {
+		return errors.New("classify: bad model: trailing bytes")
+	}
 	m.ext = newExtractor(c, m.spellW, m.spellN)
+	m.buildTable()
 	return nil
 }
 

@@ -123,6 +123,8 @@ type Model struct {
 	nFeat  int
 	spellW map[string]string // known folded words → stems (serialised)
 	spellN map[string]int
+	stems  map[string]string    // the training data's normalised words → folded stems (serialised)
+	table  map[string]*wordFeat // what each of those words contributes (built from stems)
 }
 
 // Score is a class and its probability.
@@ -157,8 +159,11 @@ func fit(examples []Example, weights []float64, cfg Config) (*Model, error) {
 		return nil, ErrNoData
 	}
 	m := &Model{Config: cfg, Classes: classes, Temperature: 1, oos: slices.Index(classes, OOS)}
+	var spellW map[string]string
+	var spellN map[string]int
+	spellW, spellN, m.stems = knownWords(examples, cfg.Lang)
 	if !cfg.NoSpell {
-		m.spellW, m.spellN = knownWords(examples, cfg.Lang)
+		m.spellW, m.spellN = spellW, spellN
 	}
 	m.ext = newExtractor(cfg, m.spellW, m.spellN)
 	sets := make([]featureSet, len(examples))
@@ -173,6 +178,7 @@ func fit(examples []Example, weights []float64, cfg Config) (*Model, error) {
 		X[i] = m.vec.vectorize(sets[i])
 		y[i] = int32(sort.SearchStrings(classes, ex.Intent))
 	}
+	m.buildTable()
 	if len(classes) == 1 {
 		m.w = make([]float32, (m.nFeat+1)*1)
 		m.w[m.nFeat] = 1
@@ -258,46 +264,29 @@ func labels(examples []Example) []string {
 	return out
 }
 
-func knownWords(examples []Example, lang string) (map[string]string, map[string]int) {
-	stems, count := map[string]string{}, map[string]int{}
+// knownWords returns the folded words of the examples with their stems and
+// counts, and their normalised words with their stems.
+func knownWords(examples []Example, lang string) (map[string]string, map[string]int, map[string]string) {
+	stems, count, norms := map[string]string{}, map[string]int{}, map[string]string{}
 	for _, ex := range examples {
 		for _, t := range normalize.Tokens(ex.Text, lang) {
+			norms[t.Norm] = t.Stem
 			if t.Kind == normalize.Word {
 				stems[t.Fold] = t.Stem
 				count[t.Fold]++
 			}
 		}
 	}
-	return stems, count
+	return stems, count, norms
 }
 
 // Decision returns the raw decision value of every class for text, in the
 // order of m.Classes.
 func (m *Model) Decision(text string) []float64 {
-	x := m.vec.vectorize(m.ext.extract(text))
-	nc := len(m.Classes)
-	acc := make([]float32, nc)
-	copy(acc, m.w[m.nFeat*nc:(m.nFeat+1)*nc])
-	// four feature rows at a time: fewer passes over the accumulator
-	j := 0
-	for ; j+4 <= len(x.idx); j += 4 {
-		v0, v1, v2, v3 := x.val[j], x.val[j+1], x.val[j+2], x.val[j+3]
-		r0 := m.w[int(x.idx[j])*nc:][:nc]
-		r1 := m.w[int(x.idx[j+1])*nc:][:nc]
-		r2 := m.w[int(x.idx[j+2])*nc:][:nc]
-		r3 := m.w[int(x.idx[j+3])*nc:][:nc]
-		for k := range acc {
-			acc[k] += v0*r0[k] + v1*r1[k] + v2*r2[k] + v3*r3[k]
-		}
-	}
-	for ; j < len(x.idx); j++ {
-		v := x.val[j]
-		row := m.w[int(x.idx[j])*nc:][:nc]
-		for k := range acc {
-			acc[k] += v * row[k]
-		}
-	}
-	out := make([]float64, nc)
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	acc := m.decision(s, text)
+	out := make([]float64, len(acc))
 	for k, a := range acc {
 		out[k] = float64(a)
 	}

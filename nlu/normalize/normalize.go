@@ -7,9 +7,11 @@
 package normalize
 
 import (
+	"hash/maphash"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/kljensen/snowball/english"
 	"github.com/kljensen/snowball/spanish"
@@ -36,24 +38,37 @@ type Token struct {
 // Tokens normalises text written in lang ("es", "en"; anything else is
 // tokenised without language-specific rules) and returns its tokens.
 func Tokens(text, lang string) []Token {
-	raw := split(Clean(text))
-	out := make([]Token, 0, len(raw))
-	for _, w := range raw {
-		out = appendWord(out, w, lang)
+	var out []Token
+	for _, w := range AppendWords(nil, text, lang) {
+		out = append(out, MakeToken(w, lang))
 	}
 	return out
 }
 
-// Text returns the normalised text of tokens: their Norm joined by spaces.
-func Text(tokens []Token) string {
-	var b strings.Builder
-	for i, t := range tokens {
-		if i > 0 {
-			b.WriteByte(' ')
+// AppendWords appends to dst the normalised words of text (a token's Norm:
+// cleaned, squeezed, chat forms expanded; an emoji is a word of its own),
+// the steps of [Tokens] before folding and stemming.
+func AppendWords(dst []string, text, lang string) []string {
+	s := Clean(text)
+	for i := 0; i < len(s); {
+		w, n, ok := nextWord(s[i:])
+		i += n
+		if !ok {
+			continue
 		}
-		b.WriteString(t.Norm)
+		r0, _ := utf8.DecodeRuneInString(w)
+		if IsEmoji(r0) {
+			dst = append(dst, w)
+			continue
+		}
+		e := Expand(Squeeze(w), lang)
+		if e != "" && strings.IndexByte(e, ' ') < 0 {
+			dst = append(dst, e)
+			continue
+		}
+		dst = append(dst, strings.Fields(e)...)
 	}
-	return b.String()
+	return dst
 }
 
 // IsEmoji reports whether r is an emoji or pictograph.
@@ -76,42 +91,61 @@ func isWordRune(r rune) bool {
 
 func isApostrophe(r rune) bool { return r == '\'' || r == '’' || r == '`' || r == '´' }
 
-// split cuts cleaned text into words (letters, digits, inner apostrophes)
-// and emoji; everything else separates.
-func split(s string) []string {
-	rs := []rune(s)
-	var out []string
-	for i := 0; i < len(rs); {
-		r := rs[i]
-		switch {
-		case isWordRune(r):
-			j := i + 1
-			for j < len(rs) && (isWordRune(rs[j]) || (isApostrophe(rs[j]) && j+1 < len(rs) && unicode.IsLetter(rs[j+1]))) {
-				j++
-			}
-			w := make([]rune, 0, j-i)
-			for _, c := range rs[i:j] {
-				if isApostrophe(c) {
-					c = '\''
-				}
-				w = append(w, c)
-			}
-			out = append(out, string(w))
-			i = j
-		case IsEmoji(r):
-			out = append(out, string(r))
-			i++
-		default:
-			i++
+// nextWord returns the first word of s (letters, digits, inner
+// apostrophes written as "'"; or one emoji) and how many bytes of s it and
+// what precedes it take; ok is false when s has no more words.
+func nextWord(s string) (w string, n int, ok bool) {
+	i := 0
+	for i < len(s) {
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		if isWordRune(r) {
+			break
 		}
+		if IsEmoji(r) {
+			return s[i : i+sz], i + sz, true
+		}
+		i += sz
 	}
-	return out
+	if i == len(s) {
+		return "", i, false
+	}
+	j := i
+	plain := true // every apostrophe inside is "'"
+	for j < len(s) {
+		r, sz := utf8.DecodeRuneInString(s[j:])
+		if isWordRune(r) {
+			j += sz
+			continue
+		}
+		if isApostrophe(r) {
+			if r2, _ := utf8.DecodeRuneInString(s[j+sz:]); j+sz < len(s) && unicode.IsLetter(r2) {
+				plain = plain && r == '\''
+				j += sz
+				continue
+			}
+		}
+		break
+	}
+	if plain {
+		return s[i:j], j, true
+	}
+	var b strings.Builder
+	for _, r := range s[i:j] {
+		if isApostrophe(r) {
+			r = '\''
+		}
+		b.WriteRune(r)
+	}
+	return b.String(), j, true
 }
 
 // Squeeze shortens runs of three or more equal letters to one:
 // "holaaaa" → "hola", "siii" → "si", "nooo" → "no". Runs of two are kept
 // ("llamar", "leer").
 func Squeeze(w string) string {
+	if !hasRun3(w) {
+		return w
+	}
 	rs := []rune(w)
 	out := rs[:0]
 	for i := 0; i < len(rs); {
@@ -127,6 +161,18 @@ func Squeeze(w string) string {
 		i = j
 	}
 	return string(out)
+}
+
+// hasRun3 reports whether w has three equal runes in a row.
+func hasRun3(w string) bool {
+	var a, b rune = -1, -2
+	for _, r := range w {
+		if r == a && r == b {
+			return true
+		}
+		a, b = b, r
+	}
+	return false
 }
 
 // Expand returns the words a chat word stands for in lang: abbreviations,
@@ -188,19 +234,29 @@ func kToQu(w string) string {
 	return b.String()
 }
 
-func appendWord(out []Token, w, lang string) []Token {
-	r0 := []rune(w)[0]
+// MakeToken returns the token of a normalised word (see [AppendWords]):
+// its kind, its form without accents and its stem.
+func MakeToken(w, lang string) Token {
+	r0, _ := utf8.DecodeRuneInString(w)
 	if IsEmoji(r0) {
-		return append(out, Token{Norm: w, Fold: w, Stem: w, Kind: Emoji})
+		return Token{Norm: w, Fold: w, Stem: w, Kind: Emoji}
 	}
-	w = Squeeze(w)
-	for _, part := range strings.Fields(Expand(w, lang)) {
-		out = append(out, makeToken(part, lang))
+	t := Token{Norm: w, Fold: Fold(w), Kind: KindOf(w)}
+	if t.Kind != Word {
+		t.Stem = t.Fold
+		return t
 	}
-	return out
+	t.Stem = Fold(Stem(w, lang))
+	return t
 }
 
-func makeToken(w, lang string) Token {
+// KindOf returns what a normalised word is made of: an emoji, digits only,
+// letters and digits, or letters.
+func KindOf(w string) Kind {
+	r0, _ := utf8.DecodeRuneInString(w)
+	if IsEmoji(r0) {
+		return Emoji
+	}
 	letters, digits := 0, 0
 	for _, r := range w {
 		if unicode.IsDigit(r) {
@@ -209,25 +265,20 @@ func makeToken(w, lang string) Token {
 			letters++
 		}
 	}
-	t := Token{Norm: w, Fold: Fold(w), Kind: Word}
 	switch {
 	case digits > 0 && letters == 0:
-		t.Kind = Number
-		t.Stem = t.Fold
-		return t
+		return Number
 	case digits > 0:
-		t.Kind = Code
-		t.Stem = t.Fold
-		return t
+		return Code
 	}
-	t.Stem = Fold(Stem(w, lang))
-	return t
+	return Word
 }
 
 // Stem returns the snowball stem of a lower-case word in lang ("es", "en");
-// other languages are returned unchanged. Stems are cached (the first
-// maxCachedStems words of each language): chat reuses a small vocabulary,
-// and a cache hit costs a tenth of the stemmer.
+// other languages are returned unchanged. Recent stems are cached in a
+// fixed-size table read and written without locks (many conversations
+// stem at once on every core); a model keeps the stems of the words it
+// knows in a table of its own.
 func Stem(w, lang string) string {
 	var c *stemCache
 	switch lang {
@@ -238,32 +289,29 @@ func Stem(w, lang string) string {
 	default:
 		return w
 	}
-	c.mu.RLock()
-	s, ok := c.m[w]
-	c.mu.RUnlock()
-	if ok {
-		return s
+	slot := &c.slots[maphash.String(stemSeed, w)&(stemSlots-1)]
+	if p := slot.Load(); p != nil && p.word == w {
+		return p.stem
 	}
-	s = stem(w, lang)
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[string]string{}
-	}
-	if len(c.m) < maxCachedStems {
-		c.m[w] = s
-	}
-	c.mu.Unlock()
+	s := stem(w, lang)
+	slot.Store(&stemPair{w, s})
 	return s
 }
 
-const maxCachedStems = 1 << 15
+// stemSlots is the size of each language's stem cache: a direct-mapped
+// table (a word goes to one slot, replacing what was there).
+const stemSlots = 1 << 14
+
+type stemPair struct{ word, stem string }
 
 type stemCache struct {
-	mu sync.RWMutex
-	m  map[string]string // word → stem
+	slots [stemSlots]atomic.Pointer[stemPair]
 }
 
-var stemCaches [2]stemCache
+var (
+	stemCaches [2]stemCache
+	stemSeed   = maphash.MakeSeed()
+)
 
 func stem(w, lang string) string {
 	switch lang {

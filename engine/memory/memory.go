@@ -31,15 +31,22 @@ type Store struct {
 	seq    atomic.Int64 // event-log seqs
 
 	maxTranscript int
+	maxEntries    int // per shard
 	maxEvents     int // per shard
 	closed        atomic.Bool
 }
 
-// Options bound what a Store keeps.
+// Options bound what a Store keeps. The defaults hold a server's recent
+// conversations in a few tens of megabytes: a store that forgets on restart
+// should not grow with every turn it ever saw.
 type Options struct {
 	// MaxTranscript is how many entries of each conversation's transcript
-	// are kept, the oldest dropped first (default 1000).
+	// are kept, the oldest dropped first (default 200).
 	MaxTranscript int
+	// MaxEntries is how many transcript entries are kept in all (default
+	// 200,000, about 50 MB): past it, the transcripts of the conversations
+	// written to least recently are dropped first. Their sessions stay.
+	MaxEntries int
 	// MaxEvents is how many event-log entries are kept, the oldest
 	// dropped first (default 100,000).
 	MaxEvents int
@@ -53,13 +60,68 @@ type shard struct {
 	outbox   map[string][]engine.OutboxItem
 	timers   timerHeap
 	events   ring
+
+	// The conversations that have transcript entries, least recently
+	// written first, and how many entries they hold in all.
+	oldest, newest *conv
+	entries        int
 }
 
 // conv is what is kept of one conversation.
 type conv struct {
-	session *engine.Session
-	entries []entry
-	timers  []*timerEntry
+	session    *engine.Session
+	entries    []entry
+	timers     []*timerEntry
+	prev, next *conv // in the shard's order of writes, while entries is not empty
+}
+
+// written puts a conversation that holds entries last in the order of writes.
+func (sh *shard) written(cv *conv) {
+	if sh.newest == cv {
+		return
+	}
+	sh.unlink(cv)
+	cv.prev = sh.newest
+	if sh.newest != nil {
+		sh.newest.next = cv
+	} else {
+		sh.oldest = cv
+	}
+	sh.newest = cv
+}
+
+// unlink takes a conversation out of the order of writes (if it is in it).
+func (sh *shard) unlink(cv *conv) {
+	if cv.prev != nil {
+		cv.prev.next = cv.next
+	} else if sh.oldest == cv {
+		sh.oldest = cv.next
+	}
+	if cv.next != nil {
+		cv.next.prev = cv.prev
+	} else if sh.newest == cv {
+		sh.newest = cv.prev
+	}
+	cv.prev, cv.next = nil, nil
+}
+
+// setEntries replaces a conversation's transcript, keeping the shard's
+// count and order of writes.
+func (sh *shard) setEntries(cv *conv, es []entry) {
+	sh.entries += len(es) - len(cv.entries)
+	cv.entries = es
+	if len(es) == 0 {
+		cv.entries = nil
+		sh.unlink(cv)
+	}
+}
+
+// shed drops the transcripts of the conversations written to least
+// recently until the shard holds at most max entries; keep is spared.
+func (sh *shard) shed(max int, keep *conv) {
+	for sh.entries > max && sh.oldest != nil && sh.oldest != keep {
+		sh.setEntries(sh.oldest, nil)
+	}
 }
 
 // entry is a transcript entry held compactly: the fields every message has,
@@ -101,12 +163,16 @@ func New(o ...Options) *Store {
 		opt = o[0]
 	}
 	if opt.MaxTranscript <= 0 {
-		opt.MaxTranscript = 1000
+		opt.MaxTranscript = 200
+	}
+	if opt.MaxEntries <= 0 {
+		opt.MaxEntries = 200_000
 	}
 	if opt.MaxEvents <= 0 {
 		opt.MaxEvents = 100_000
 	}
-	s := &Store{seed: maphash.MakeSeed(), maxTranscript: opt.MaxTranscript, maxEvents: max(1, opt.MaxEvents/shardCount)}
+	s := &Store{seed: maphash.MakeSeed(), maxTranscript: opt.MaxTranscript,
+		maxEntries: max(1, opt.MaxEntries/shardCount), maxEvents: max(1, opt.MaxEvents/shardCount)}
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.convs = map[string]*conv{}
@@ -168,15 +234,23 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 			oldUser = cv.session.User
 		}
 		cv.session = se
-		if cv.entries == nil && len(c.Entries) > 0 {
-			cv.entries = make([]entry, 0, max(8, len(c.Entries)))
-		}
-		for i := range c.Entries {
-			cv.entries = append(cv.entries, pack(&c.Entries[i]))
-		}
-		if over := len(cv.entries) - s.maxTranscript; over > 0 {
-			over = max(over, s.maxTranscript/4)
-			cv.entries = append(cv.entries[:0:0], cv.entries[over:]...)
+		if len(c.Entries) > 0 {
+			es := cv.entries
+			if es == nil {
+				es = make([]entry, 0, max(8, len(c.Entries)))
+			}
+			for i := range c.Entries {
+				es = append(es, pack(&c.Entries[i]))
+			}
+			if over := len(es) - s.maxTranscript; over > 0 {
+				over = min(len(es), max(over, s.maxTranscript/4))
+				es = append(es[:0:0], es[over:]...)
+			}
+			sh.setEntries(cv, es)
+			if len(cv.entries) > 0 {
+				sh.written(cv)
+			}
+			sh.shed(s.maxEntries, cv)
 		}
 		sh.reschedule(cv, se.ID, c.Unschedule, se.Timers)
 		s.appendEvents(sh, c.Events)
@@ -478,6 +552,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) error {
 			for _, te := range cv.timers {
 				heap.Remove(&sh.timers, te.index)
 			}
+			sh.setEntries(cv, nil)
 			delete(sh.convs, id)
 			gone[id] = true
 		}
@@ -507,6 +582,7 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 		if !p.Transcripts.IsZero() {
 			for id, cv := range sh.convs {
 				if cv.session.LastActive.Before(p.Transcripts) && len(cv.timers) == 0 {
+					sh.setEntries(cv, nil)
 					delete(sh.convs, id)
 					if cv.session.User != "" {
 						pruned = append(pruned, gone{cv.session.User, id})
@@ -514,7 +590,7 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 					continue
 				}
 				cut := p.Transcripts.UnixNano()
-				cv.entries = slices.DeleteFunc(cv.entries, func(e entry) bool { return e.at < cut })
+				sh.setEntries(cv, slices.DeleteFunc(cv.entries, func(e entry) bool { return e.at < cut }))
 			}
 		}
 		if !p.Profiles.IsZero() {

@@ -44,6 +44,11 @@ const (
 	// VarResumed holds, in the resume flow, the title of the flow the
 	// conversation goes back to ("tu cambio de talla").
 	VarResumed = "resumed"
+	// VarExpected holds, in the invalid flow, what the question expects:
+	// its slot's type (number, integer, boolean, choice, email, phone,
+	// date, pattern, location, attachment), or image or file for an
+	// attachment slot that accepts only those.
+	VarExpected = "expected"
 )
 
 // ChoiceType is the type of a computed button: {label, value}.
@@ -70,6 +75,7 @@ func Builtins() Env {
 		VarWaiting:     String,
 		VarSuggestions: ListOf(ChoiceType),
 		VarResumed:     String,
+		VarExpected:    String,
 	}
 }
 

@@ -148,10 +148,14 @@ const (
 	SysResume     SystemRole = "resume"     // back to an interrupted flow after a digression
 	SysInactivity SystemRole = "inactivity" // the shopper has been silent for a while
 	SysError      SystemRole = "error"      // something failed: an action, an expression, a loop
+	// SysInvalid says what a question expects when the answer cannot be
+	// read as its slot's type ("grande" for a number); the question is
+	// asked again after it. It reads [VarExpected].
+	SysInvalid SystemRole = "invalid"
 )
 
 // SystemRoles lists every role, in a fixed order.
-var SystemRoles = []SystemRole{SysFallback, SysCancel, SysHelp, SysHuman, SysResume, SysInactivity, SysError}
+var SystemRoles = []SystemRole{SysFallback, SysCancel, SysHelp, SysHuman, SysResume, SysInactivity, SysError, SysInvalid}
 
 // Flow is one dialog: a state machine whose states are its steps. Execution
 // starts at Steps[0] and falls through to the next step unless a step moves

@@ -46,13 +46,16 @@ func TestSlotTypes(t *testing.T) {
 	if tr.Conversation.Slots["color"] != "rojo" {
 		t.Fatalf("color = %v", tr.Conversation.Slots["color"])
 	}
-	h.expect("c", "cero", "Al menos uno.")
+	h.expect("c", "cero", "Al menos uno.")            // rejected by validate: why
+	h.expect("c", "muchos", "Al menos uno.", "¿qty?") // not a number: the slot's invalid text, and the question again
 	h.expect("c", "tres", "¿when?")
+	h.expect("c", "el otro", "Necesito una fecha, por ejemplo «mañana» o «25 de noviembre».", "¿when?") // no invalid text: the type's hint
 	h.expect("c", "2026-12-24", "¿email?")
+	h.expect("c", "no tengo", "Necesito un correo electrónico, por ejemplo ana@ejemplo.com.", "¿email?")
 	h.expect("c", "escríbeme a ana@example.com", "¿photo?")
 	// A file is not an image: asked again; then a photo.
 	tr, _ = h.rt.Handle(ctx, engine.Inbound{Conversation: "c", Attachments: []engine.Attachment{{ID: "f1", Kind: "file", Name: "a.pdf"}}})
-	if texts(tr) != "¿photo?" {
+	if texts(tr) != "Necesito una foto: envíala como imagen. | ¿photo?" {
 		t.Fatalf("a file: %q", texts(tr))
 	}
 	tr, _ = h.rt.Handle(ctx, engine.Inbound{Conversation: "c", Attachments: []engine.Attachment{{ID: "i1", Kind: "image", URL: "https://x/i.jpg", Size: 10}}})
@@ -87,6 +90,9 @@ func TestSlotTypes(t *testing.T) {
 	if _, ok := tr.Conversation.Slots["qty"]; ok || tr.Conversation.Slots["color"] == nil {
 		t.Fatalf("slots %v", tr.Conversation.Slots)
 	}
+	h.expect("e", "a lot", "Al menos uno.", "¿qty?")
+	h.expect("e", "3", "¿when?")
+	h.expect("e", "someday", `I need a date, for example "tomorrow" or "November 25".`, "¿when?")
 	if d, ok := tr.Conversation.Slots["when"]; ok {
 		t.Fatalf("when = %v", d)
 	}
@@ -103,4 +109,41 @@ func TestCSATEvent(t *testing.T) {
 		}
 	}
 	t.Fatalf("no csat event: %+v", evs)
+}
+
+// TestInvalidFlow: a bot's invalid flow says what the question expects
+// (it reads `expected`), then the question is asked again; a question
+// with a reprompt uses its own words; every unreadable answer counts as a
+// try.
+func TestInvalidFlow(t *testing.T) {
+	p := formBot()
+	p.Flows = append(p.Flows, &engine.Flow{Name: "hint", Steps: []engine.Step{
+		&engine.Say{Message: msg("Espero {{ expected }}.")}}})
+	p.Flows[0].Steps[2].(*engine.Ask).Reprompt = msg("¿Qué día? Por ejemplo 2026-12-24.")
+	p.System = map[engine.SystemRole]string{engine.SysInvalid: "hint"}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, engine.Options{})
+	h.expect("c", "formulario", "¿color?")
+	h.expect("c", "verde", "Espero choice.", "¿color?") // the buttons come again with the question
+	tr := h.say("c", "rosado")
+	if texts(tr) != "Espero choice. | ¿color?" || len(tr.Messages[1].Choices) != 2 {
+		t.Fatalf("second try: %q %+v", texts(tr), tr.Messages)
+	}
+	// The third unreadable answer exhausts the slot: the flow is left.
+	tr = h.say("c", "morado")
+	if tr.Conversation.Flow != "" {
+		t.Fatalf("after three tries the flow is still waiting: %+v", tr.Conversation)
+	}
+	h.expect("c", "formulario", "¿color?")
+	h.expect("c", "rojo", "¿qty?")
+	h.expect("c", "1", "¿when?")
+	h.expect("c", "algún día", "¿Qué día? Por ejemplo 2026-12-24.") // the reprompt says it
+	evs, _ := h.rt.Events(context.Background(), 0, 0)
+	for _, e := range evs {
+		if e.Flow == "hint" {
+			t.Fatalf("the invalid flow is logged: %+v", e)
+		}
+	}
 }

@@ -888,6 +888,86 @@ func (t *turn) invalidAnswer(fr *Frame, f *Flow, ask *Ask) {
 		return
 	}
 	fr.Mode, fr.Reprompt = ModeRunning, true
+	if sl != nil && t.rejected != sl {
+		t.sayExpected(f, sl, ask)
+	}
+}
+
+// sayExpected tells the shopper what the pending question expects, when
+// the answer could not be read as its slot's type: the slot's invalid text,
+// else — unless the question has a reprompt, its own words for asking
+// again — the invalid system flow (or the runtime's own words). The
+// question is asked again after it.
+func (t *turn) sayExpected(f *Flow, sl *Slot, ask *Ask) {
+	if len(sl.Invalid) > 0 {
+		t.sayText(sl.Invalid, f)
+		return
+	}
+	if ask.Reprompt != nil {
+		return
+	}
+	want := expectedOf(sl)
+	if sf := t.p.SystemFlow(SysInvalid); sf != nil {
+		// Pushed as a resume frame: no flow events, and when it ends the
+		// question below (left running, to be asked again) goes on.
+		if fr := t.push(sf, FrameResume, "invalid"); fr != nil {
+			t.setFrameVar(fr, VarExpected, want)
+		}
+		return
+	}
+	es, en := builtinExpected(want)
+	if es == "" {
+		return
+	}
+	text := es
+	if t.s.Lang == "en" || (t.s.Lang == "" && t.p.DefaultLang() == "en") {
+		text = en
+	}
+	t.emit(Entry{From: FromBot, Text: text, At: t.now, Channel: t.s.Channel, Flow: f.Name})
+}
+
+// expectedOf is what a slot's question expects (see VarExpected).
+func expectedOf(sl *Slot) string {
+	if sl.Type == SlotAttachment && len(sl.Accept) == 1 {
+		return sl.Accept[0]
+	}
+	return sl.Type.String()
+}
+
+// builtinExpected is the runtime's own hint for a program without an
+// invalid flow (the flows compiler gives every bot one: flows/system).
+func builtinExpected(want string) (es, en string) {
+	switch want {
+	case "number":
+		return "Necesito un número, por ejemplo 42.", "I need a number, for example 42."
+	case "integer":
+		return "Necesito un número entero, por ejemplo 3.", "I need a whole number, for example 3."
+	case "boolean":
+		return "Respóndeme sí o no, por favor.", "Please answer yes or no."
+	case "choice":
+		return "Elige una de las opciones, por favor.", "Please pick one of the options."
+	case "email":
+		return "Necesito un correo electrónico, por ejemplo ana@ejemplo.com.", "I need an email address, for example ana@example.com."
+	case "phone":
+		return "Necesito un número de teléfono, por ejemplo 300 123 4567.", "I need a phone number, for example 300 123 4567."
+	case "date":
+		return "Necesito una fecha, por ejemplo «mañana» o «25 de noviembre».", "I need a date, for example \"tomorrow\" or \"November 25\"."
+	case "pattern":
+		return "Esa respuesta no tiene el formato que necesito.", "That answer is not in the format I need."
+	case "location":
+		return "Necesito una ubicación: compártela desde el botón de adjuntar.", "I need a location: share it with the attach button."
+	case "image":
+		return "Necesito una foto: envíala como imagen.", "I need a photo: send it as an image."
+	case "file", "attachment":
+		return "Necesito que me envíes un archivo.", "I need you to send a file."
+	}
+	return "", ""
+}
+
+// runtimeVar reports whether a frame variable is one the runtime sets for
+// a system flow (not a slot to show).
+func runtimeVar(name string) bool {
+	return name == VarSuggestions || name == VarResumed || name == VarExpected
 }
 
 // sayBuiltin says the runtime's own words for a system role whose flow the
@@ -1119,7 +1199,7 @@ func (t *turn) result() *turnResult {
 		for _, fr := range t.s.Stack {
 			req.Stack = append(req.Stack, fr.Flow)
 			for _, v := range fr.Vars {
-				if v.Name != VarSuggestions && v.Name != VarResumed {
+				if !runtimeVar(v.Name) {
 					req.Slots[v.Name] = v.Value
 				}
 			}
@@ -1196,7 +1276,7 @@ func view(p *loaded, s *Session, prof *Profile) Conversation {
 			c.Flow = top.Flow
 		}
 		for _, v := range top.Vars {
-			if v.Name == VarSuggestions || v.Name == VarResumed {
+			if runtimeVar(v.Name) {
 				continue
 			}
 			c.Slots[v.Name] = v.Value

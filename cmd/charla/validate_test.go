@@ -26,7 +26,7 @@ func TestValidate(t *testing.T) {
 			name: "ok",
 			args: []string{"validate", "../../examples/hello"},
 			code: 0,
-			stdout: "../../examples/hello: ok: bot hello, 2 languages (es, en), 2 flows + 7 default system flows, " +
+			stdout: "../../examples/hello: ok: bot hello, 2 languages (es, en), 2 flows + 8 default system flows, " +
 				"2 intents, 0 actions, 0 articles, 3 tests\n",
 		},
 		{
@@ -34,7 +34,7 @@ func TestValidate(t *testing.T) {
 			args: []string{"validate", "testdata/validate/warnings/"},
 			code: 0,
 			stdout: "testdata/validate/warnings/flows/main.yaml:5:5: warning: unreachable step\n" +
-				"testdata/validate/warnings/: ok: bot warnings, 1 language (es), 1 flow + 7 default system flows, " +
+				"testdata/validate/warnings/: ok: bot warnings, 1 language (es), 1 flow + 8 default system flows, " +
 				"0 intents, 0 actions, 0 articles, 0 tests, 1 warning\n",
 		},
 		{

@@ -104,6 +104,35 @@ func TestMultiIntent(t *testing.T) {
 	}
 }
 
+// TestForeignWordsAreNotTypos: Spanish words reaching an English model
+// (a conversation whose language is English) are real words it has not
+// seen, not misspellings of English ones: "perdón" once became "person"
+// and a human_agent request at confidence 1.0.
+func TestForeignWordsAreNotTypos(t *testing.T) {
+	en := []classify.Example{
+		{Text: "talk to a person", Intent: "human_agent"}, {Text: "I want a human", Intent: "human_agent"},
+		{Text: "can I speak to a real person", Intent: "human_agent"}, {Text: "connect me with an agent", Intent: "human_agent"},
+		{Text: "thanks", Intent: "thanks"}, {Text: "thank you so much", Intent: "thanks"}, {Text: "cheers mate", Intent: "thanks"},
+		{Text: "how much is shipping", Intent: "shipping"}, {Text: "do you ship to Canada", Intent: "shipping"}, {Text: "how long does delivery take", Intent: "shipping"},
+		{Text: "hello", Intent: "greet"}, {Text: "hi there", Intent: "greet"}, {Text: "good morning", Intent: "greet"},
+	}
+	u, err := NewFromExamples("en", en, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"perdón", "perdon", "ayuda", "no lo tengo a mano"} {
+		res, _ := u.Understand(context.Background(), engine.Query{Text: text, Lang: "en"})
+		if top, c := res.Top(); c >= 0.5 {
+			t.Errorf("%q: %s at %.2f; a Spanish word is no typo of an English one", text, top, c)
+		}
+	}
+	// a real typo of a known word is still read
+	res, _ := u.Understand(context.Background(), engine.Query{Text: "talk to a persn", Lang: "en"})
+	if top, _ := res.Top(); top != "human_agent" {
+		t.Errorf("typo: %v", res.Intents)
+	}
+}
+
 func TestEntitiesAndExpect(t *testing.T) {
 	u := newSpanish(t)
 	res, _ := u.Understand(context.Background(), engine.Query{Text: "43", Lang: "es", Now: monday, Expect: []string{engine.EntitySize}})

@@ -10,16 +10,24 @@ import (
 // index of its gold class (-1 when the model does not know the class, as
 // for an out-of-scope example when no OOS class was trained).
 type Held struct {
-	Dec  []float64
-	Gold int
-	OOS  bool // the gold label is OOS
+	Dec   []float64
+	Gold  int
+	OOS   bool    // the gold label is OOS
+	Cover float64 // the share of the message's words the model knows (see Model.Shrink)
 }
 
 // Score scores held-out examples with m.
 func (m *Model) Score(examples []Example) []Held {
 	out := make([]Held, len(examples))
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
 	for i, ex := range examples {
-		out[i] = Held{Dec: m.Decision(ex.Text), Gold: slices.Index(m.Classes, ex.Intent), OOS: ex.Intent == OOS}
+		acc := m.decision(s, ex.Text)
+		dec := make([]float64, len(acc))
+		for k, a := range acc {
+			dec[k] = float64(a)
+		}
+		out[i] = Held{Dec: dec, Gold: slices.Index(m.Classes, ex.Intent), OOS: ex.Intent == OOS, Cover: s.cover}
 	}
 	return out
 }
@@ -27,20 +35,66 @@ func (m *Model) Score(examples []Example) []Held {
 // FitTemperature returns the temperature that minimises the log-loss of the
 // softmax over held-out examples of known classes.
 func FitTemperature(held []Held) float64 {
-	nll := func(t float64) float64 {
-		s, n := 0.0, 0
-		for _, h := range held {
-			if h.Gold < 0 {
-				continue
+	t, _ := fitTemperature(held, calibration{})
+	return t
+}
+
+// fitCalibration returns the calibration that minimises the log-loss over
+// held-out examples of known classes: first the temperature, over all of
+// them (messages the model knows every word of are the bulk, and shrink
+// and thin do not touch them), then the shrink and thin shares on a grid,
+// over the messages with words the model does not know. With no such
+// message the shrink is 0 and the thin share MinThin.
+func fitCalibration(held []Held) calibration {
+	cal := calibration{1, 0, MinThin}
+	cal.t, _ = fitTemperature(held, cal)
+	var few []Held
+	for _, h := range held {
+		if h.Gold >= 0 && h.Cover < 1 {
+			few = append(few, h)
+		}
+	}
+	if len(few) == 0 {
+		return cal
+	}
+	best, bestV := cal, math.Inf(1)
+	for s := range 10 {
+		for th := range 10 {
+			c := calibration{cal.t, float64(s) / 10, max(float64(th)/10, MinThin)}
+			if v := logLoss(few, c, nil); v < bestV-1e-12 {
+				best, bestV = c, v
 			}
-			p := softmax(h.Dec, t)
-			s -= math.Log(max(p[h.Gold], 1e-12))
-			n++
 		}
-		if n == 0 {
-			return 0
+	}
+	return best
+}
+
+// logLoss is the mean negative log-likelihood of the gold classes of held
+// under c (buf: scratch space).
+func logLoss(held []Held, c calibration, buf []float64) float64 {
+	s, n := 0.0, 0
+	for _, h := range held {
+		if h.Gold < 0 {
+			continue
 		}
-		return s / float64(n)
+		buf = append(buf[:0], h.Dec...)
+		p := c.apply(buf, h.Cover)
+		s -= math.Log(max(p[h.Gold], 1e-12))
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return s / float64(n)
+}
+
+// fitTemperature returns the temperature that minimises the log-loss with
+// c's shrink and thin shares, and that log-loss.
+func fitTemperature(held []Held, c calibration) (float64, float64) {
+	buf := make([]float64, 0, 64)
+	nll := func(t float64) float64 {
+		c.t = t
+		return logLoss(held, c, buf)
 	}
 	// a coarse scan in log space, then golden-section refinement
 	best, bestV := 1.0, math.Inf(1)
@@ -60,7 +114,8 @@ func FitTemperature(held []Held) float64 {
 			lo = a
 		}
 	}
-	return math.Pow(10, (lo+hi)/2)
+	t := math.Pow(10, (lo+hi)/2)
+	return t, nll(t)
 }
 
 // Decide returns the predicted class index for probabilities p, or -1 for
@@ -87,6 +142,10 @@ func Decide(p []float64, oos int, threshold float64) (int, float64) {
 // many in-scope messages to catch a few more out-of-scope ones. It returns
 // 0 when the held-out set has no out-of-scope or no in-scope example.
 func ChooseThreshold(held []Held, temperature float64, oos int) float64 {
+	return chooseThreshold(held, calibration{t: temperature}, oos)
+}
+
+func chooseThreshold(held []Held, cal calibration, oos int) float64 {
 	type row struct {
 		conf    float64
 		correct bool // in scope and right before the threshold
@@ -96,7 +155,7 @@ func ChooseThreshold(held []Held, temperature float64, oos int) float64 {
 	var rows []row
 	nIn, nOut := 0, 0
 	for _, h := range held {
-		p := softmax(h.Dec, temperature)
+		p := cal.apply(slices.Clone(h.Dec), h.Cover)
 		k, c := Decide(p, oos, 0)
 		r := row{conf: c, isOOS: h.OOS}
 		if h.OOS {
@@ -166,22 +225,23 @@ func Train(examples []Example, cfg Config) (*Model, error) {
 		return nil, err
 	}
 	scored := m0.Score(held)
-	t := FitTemperature(scored)
-	th := ChooseThreshold(scored, t, m0.oos)
+	cal := fitCalibration(scored)
+	th := chooseThreshold(scored, cal, m0.oos)
 	m, err := fit(all, weights, cfg)
 	if err != nil {
 		return nil, err
 	}
-	m.Temperature, m.Threshold = t, th
+	m.Temperature, m.Shrink, m.Thin, m.Threshold = cal.t, cal.shrink, cal.thin, th
 	return m, nil
 }
 
-// Calibrate sets m's temperature, and its threshold when val has
+// Calibrate sets m's temperature and shrink, and its threshold when val has
 // out-of-scope examples, from a validation set.
 func (m *Model) Calibrate(val []Example) {
 	scored := m.Score(val)
-	m.Temperature = FitTemperature(scored)
-	m.Threshold = ChooseThreshold(scored, m.Temperature, m.oos)
+	cal := fitCalibration(scored)
+	m.Temperature, m.Shrink, m.Thin = cal.t, cal.shrink, cal.thin
+	m.Threshold = chooseThreshold(scored, cal, m.oos)
 }
 
 // splitHoldout holds out every every-th example of each class that has at

@@ -102,6 +102,59 @@ func TestSpeller(t *testing.T) {
 	}
 }
 
+// TestSpellerLeavesRealWords: a word the model has not seen is corrected
+// only when a typo is much likelier than a real word. Frequent words of
+// either language are real ("perdon" is not a misspelt "person" to an
+// English model, "ayuda" no typo of anything); short words have too many
+// neighbours; the likeliest typo wins (a neighbouring key over another
+// letter, a doubled letter written once).
+func TestSpellerLeavesRealWords(t *testing.T) {
+	en := newSpeller(map[string]string{"person": "person", "human": "human", "thanks": "thank", "shipping": "ship", "ayudar": "ayud"},
+		map[string]int{"person": 3, "human": 2, "thanks": 4, "shipping": 2}, nil, "en")
+	for _, w := range []string{"perdon", "ayuda", "mano", "tengo", "llegaron", "please"} {
+		if got, _, ok := en.correct(w); ok {
+			t.Errorf("English model: correct(%q) = %q; a real word must stay", w, got)
+		}
+	}
+	es := newSpeller(map[string]string{"pagar": "pag", "pagan": "pag", "talla": "tall", "quiero": "quier", "pedido": "ped", "mando": "mand", "direccion": "direccion"},
+		map[string]int{"pagar": 1, "pagan": 1, "talla": 1, "quiero": 1, "pedido": 1, "mando": 1, "direccion": 1}, nil, "es")
+	for in, want := range map[string]string{
+		"pagaf":      "pagar",     // f is next to r, far from n
+		"tala":       "talla",     // a doubled letter written once: the only fix a 4-letter word gets
+		"qiero":      "quiero",    // the u of "qu"
+		"pedio":      "pedido",    // a letter missing
+		"dirrecsion": "direccion", // two edits in a long word
+	} {
+		if got, _, ok := es.correct(in); !ok || got != want {
+			t.Errorf("correct(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, w := range []string{"mande", "pago", "tal", "pxdxdo", "qxyzzr"} {
+		if got, _, ok := es.correct(w); ok {
+			t.Errorf("correct(%q) = %q; want no correction", w, got)
+		}
+	}
+}
+
+// TestThinEvidenceIsNotCertain: a message that rests on a word the model
+// had to correct, or on words it does not know, never gets confidence 1.
+func TestThinEvidenceIsNotCertain(t *testing.T) {
+	m, err := Train(small, Config{Lang: "es"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, cover := range map[string]float64{"pedidoo": 0.5, "tala": 0.5, "zzqxj wwkrp": 0, "pedido": 1} {
+		p := m.Predict(text)
+		limit := 1 - MinThin*(1-cover)*(1-1/float64(len(m.Classes)))
+		if p[0].Confidence > limit+1e-9 {
+			t.Errorf("%q: top %v with confidence %.4f, above %.4f", text, p[0].Intent, p[0].Confidence, limit)
+		}
+	}
+	if m.Thin < MinThin {
+		t.Errorf("thin share %.2f below MinThin", m.Thin)
+	}
+}
+
 func TestNoData(t *testing.T) {
 	if _, err := Fit(nil, Config{NoBackground: true}); err != ErrNoData {
 		t.Errorf("Fit(nil) = %v", err)

@@ -21,6 +21,7 @@ import (
 // wordFeat is what a word contributes to a message's features.
 type wordFeat struct {
 	tok   normalize.Token // after spelling correction (Fold and Stem)
+	fixed bool            // the word was corrected
 	key   string          // wordKey(tok)
 	uni   int32           // index of the word feature, or -1
 	code  int32           // index of a short code's own feature ("2x1"), or -1
@@ -53,9 +54,11 @@ func (m *Model) wordFeat(wf *wordFeat, tok normalize.Token) {
 			}
 		}
 	}
+	wf.fixed = false
 	if e.fix != nil && tok.Kind == normalize.Word {
 		if w, st, ok := e.fix.correct(tok.Fold); ok {
 			tok.Fold, tok.Stem = w, st
+			wf.fixed = true
 		}
 	}
 	wf.tok = tok
@@ -83,6 +86,7 @@ type scratch struct {
 	x      sparse
 	acc    []float32
 	tmp    wordFeat
+	cover  float64 // see evidence
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -101,12 +105,14 @@ func (m *Model) features(s *scratch, text string) {
 		}
 	}
 	prev := "^"
+	var ev evidence
 	for _, w := range s.words {
 		wf := m.table[w]
 		if wf == nil {
 			wf = &s.tmp
 			m.wordFeat(wf, normalize.MakeToken(w, e.lang))
 		}
+		ev.add(wf)
 		s.toks = append(s.toks, wf.tok)
 		add(wf.uni)
 		add(wf.code)
@@ -129,6 +135,37 @@ func (m *Model) features(s *scratch, text string) {
 			add(m.index(h))
 		}
 	}
+	s.cover = ev.cover()
+}
+
+// evidence counts how much of a message the model knows: its words (and
+// emoji) whose word feature the model has, as written or after a spelling
+// correction, and those it does not know at all. A message that rests on
+// unknown or corrected words is thin evidence, and its confidence is
+// shrunk (see Model.Shrink).
+type evidence struct{ words, known, fixed int }
+
+func (ev *evidence) add(wf *wordFeat) {
+	if wf.tok.Kind != normalize.Word && wf.tok.Kind != normalize.Emoji {
+		return
+	}
+	ev.words++
+	switch {
+	case wf.uni < 0:
+	case wf.fixed:
+		ev.fixed++
+	default:
+		ev.known++
+	}
+}
+
+// cover is the share of the message's words the model knows, a corrected
+// word counting half (1 for a message with no word: numbers, codes).
+func (ev *evidence) cover() float64 {
+	if ev.words == 0 {
+		return 1
+	}
+	return (float64(ev.known) + 0.5*float64(ev.fixed)) / float64(ev.words)
 }
 
 // vectorizeIdx weights the feature occurrences of s.feats into s.x, as

@@ -16,7 +16,7 @@ import (
 // features or the format change, so that cached models are retrained.
 const (
 	modelMagic   = "charla-nlu-model"
-	modelVersion = 3
+	modelVersion = 4
 )
 
 // Version identifies the classifier code: cache keys include it.
@@ -51,6 +51,8 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	w.u64(c.Seed)
 	w.f64(m.Temperature)
 	w.f64(m.Threshold)
+	w.f64(m.Shrink)
+	w.f64(m.Thin)
 	w.u64(uint64(len(m.Classes)))
 	for _, s := range m.Classes {
 		w.str(s)
@@ -123,6 +125,8 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	*m = Model{Config: c}
 	m.Temperature = r.f64()
 	m.Threshold = r.f64()
+	m.Shrink = r.f64()
+	m.Thin = r.f64()
 	nc := r.count(1 << 20)
 	for range nc {
 		m.Classes = append(m.Classes, r.str())

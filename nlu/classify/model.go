@@ -115,6 +115,17 @@ type Model struct {
 	// Threshold is the out-of-scope cut-off on the top confidence chosen on
 	// held-out data that had out-of-scope examples (0: none chosen).
 	Threshold float64
+	// Shrink and Thin lower the confidence of a message that rests on
+	// words the model does not know or had to correct, in proportion to
+	// the share of such words (1 − cover; a corrected word counts half):
+	// its decision values lose the share Shrink × (1 − cover) before the
+	// softmax, and its probabilities are then mixed with the uniform
+	// distribution in the share Thin × (1 − cover). Thin is at least
+	// MinThin, so that such a message is never certain (its top
+	// confidence stays below 1 − MinThin × (1 − cover)). Both are chosen
+	// on held-out data, after the temperature.
+	Shrink float64
+	Thin   float64
 
 	ext    extractor
 	vec    *vectorizer
@@ -293,13 +304,59 @@ func (m *Model) Decision(text string) []float64 {
 	return out
 }
 
-// Probabilities turns decision values into calibrated probabilities.
+// Probabilities turns the decision values of a message whose words the
+// model all knows into calibrated probabilities.
 func (m *Model) Probabilities(dec []float64) []float64 {
 	return softmax(dec, m.Temperature)
 }
 
+// MinThin is the least share of uniform probability mixed into the
+// confidences of a message none of whose words the model knows (see
+// Model.Thin): a held-out set of a few hundred lines cannot show that such
+// messages are never wrong.
+const MinThin = 0.1
+
+// calibration is a temperature, a shrink and a thin-evidence share (see
+// Model).
+type calibration struct{ t, shrink, thin float64 }
+
+func (m *Model) calibration() calibration {
+	return calibration{m.Temperature, m.Shrink, max(m.Thin, MinThin)}
+}
+
+// apply turns the decision values p of a message whose words the model
+// knows in the share cover into probabilities, in place.
+func (c calibration) apply(p []float64, cover float64) []float64 {
+	softmaxInPlace(p, c.t*(1-c.shrink*(1-cover)))
+	if eta := c.thin * (1 - cover); eta > 0 {
+		u := eta / float64(len(p))
+		for k := range p {
+			p[k] = (1-eta)*p[k] + u
+		}
+	}
+	return p
+}
+
+// probabilities classifies text into calibrated probabilities.
+func (m *Model) probabilities(text string) []float64 {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	acc := m.decision(s, text)
+	p := make([]float64, len(acc))
+	for k, a := range acc {
+		p[k] = float64(a)
+	}
+	return m.calibration().apply(p, s.cover)
+}
+
 func softmax(dec []float64, t float64) []float64 {
-	p := make([]float64, len(dec))
+	return softmaxInPlace(slices.Clone(dec), t)
+}
+
+// softmaxInPlace turns the decision values p into probabilities at
+// temperature t.
+func softmaxInPlace(p []float64, t float64) []float64 {
+	dec := p
 	mx := math.Inf(-1)
 	for _, d := range dec {
 		mx = max(mx, d)
@@ -318,7 +375,7 @@ func softmax(dec []float64, t float64) []float64 {
 // Predict returns every class with its calibrated probability, most likely
 // first.
 func (m *Model) Predict(text string) []Score {
-	p := m.Probabilities(m.Decision(text))
+	p := m.probabilities(text)
 	out := make([]Score, len(p))
 	for k, v := range p {
 		out[k] = Score{m.Classes[k], v}
@@ -331,7 +388,7 @@ func (m *Model) Predict(text string) []Score {
 func (m *Model) Intents() []string { return m.Classes }
 
 // Confidences returns the calibrated probability of every class for text.
-func (m *Model) Confidences(text string) []float64 { return m.Probabilities(m.Decision(text)) }
+func (m *Model) Confidences(text string) []float64 { return m.probabilities(text) }
 
 // Features returns the number of features the model knows.
 func (m *Model) Features() int { return m.nFeat }

@@ -256,7 +256,7 @@ func (l *Lexicon) Alternatives(w, lang string) []string { return l.swap[lang+" "
 // Fingerprint identifies the built-in lexicon's content, so that models
 // trained with another version of it are not taken from a cache.
 func Fingerprint() string {
-	h := sha256.Sum256([]byte(source))
+	h := sha256.Sum256([]byte(source + commonES + commonEN))
 	return hex.EncodeToString(h[:8])
 }
 

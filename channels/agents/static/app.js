@@ -220,8 +220,21 @@
         api("GET", "/me").then(function (m) { me.queues = m.queues; me.agents = m.agents; fillTransfer(); renderQueues(); }).catch(function () {});
         return;
     }
-    renderAll();
+    scheduleRender();
     if (current && t && current === t.conversation && tickets[current]) renderCurrentHead();
+  }
+
+  // Lists (and the title's badge) are drawn at most every 30 ms however
+  // many events arrive; a timer, not an animation frame, so that a console
+  // in a background tab still updates its title.
+  var renderPending = false;
+  function scheduleRender() {
+    if (renderPending) return;
+    renderPending = true;
+    setTimeout(function () {
+      renderPending = false;
+      if (me) renderAll();
+    }, 30);
   }
 
   // --- notifications: the title's badge, and a sound on request ---

@@ -208,7 +208,7 @@ func chooseThreshold(held []Held, cal calibration, oos int) float64 {
 // it is held out like the rest, so that the threshold is chosen on
 // out-of-scope messages the model has not seen.
 func Train(examples []Example, cfg Config) (*Model, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.withDefaults().forData(examples)
 	all, weights := withBackground(examples, cfg)
 	if weights == nil {
 		weights = make([]float64, len(all))

@@ -266,7 +266,7 @@ func TestTableMatchesTraining(t *testing.T) {
 	for _, bg := range Background("es")[:50] {
 		texts = append(texts, bg.Text)
 	}
-	for _, cfg := range []Config{{Lang: "es"}, {Lang: "es", NoSpell: true}, {Lang: "es", NoLexicon: true, CrossMax: 4}, {Lang: "en"}} {
+	for _, cfg := range []Config{{Lang: "es"}, {Lang: "es", NoSpell: true}, {Lang: "es", NoLexicon: true, CrossMax: 4, SkipGrams: true}, {Lang: "en", ConceptGrams: true}} {
 		m, err := Fit(small, cfg)
 		if err != nil {
 			t.Fatal(err)

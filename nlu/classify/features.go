@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/charlabot/charla/nlu/lexicon"
@@ -18,6 +19,8 @@ const (
 	kindConc   = 'k' // a concept of the lexicon
 	kindPair   = 'p' // two concepts of the same message
 	kindCross  = 'x' // a character n-gram across a word boundary
+	kindSkip   = 's' // two stems with one word between them
+	kindCGram  = 'g' // two consecutive units of the abstracted message (concepts or content stems)
 )
 
 // Feature blocks: each is scaled to unit length, then weighted.
@@ -73,6 +76,8 @@ type extractor struct {
 	cross            int              // longest character n-gram across word boundaries (0: none)
 	fix              *speller         // corrects words the model has not seen (nil: none)
 	lex              *lexicon.Lexicon // adds concept features (nil: none)
+	conceptGrams     bool             // bigrams of the abstracted message
+	skipGrams        bool             // word skip-grams
 }
 
 func (e *extractor) tokens(text string) []normalize.Token {
@@ -129,10 +134,79 @@ func (e *extractor) extract(text string) featureSet {
 	if e.cross > 0 && len(toks) > 1 {
 		fs.chars = addCrossGrams(fs.chars, toks, e.cross)
 	}
-	if e.lex != nil {
-		fs.concepts = conceptFeatures(e.lex.Match(toks, e.lang))
-	}
+	var ms messageScratch
+	fs.words, fs.concepts = e.messageFeatures(&ms, toks, fs.words, fs.concepts)
 	return fs
+}
+
+// messageScratch holds the buffers of messageFeatures.
+type messageScratch struct {
+	concepts []string
+	units    []unit
+}
+
+// unit is a token of the abstracted message: a lexicon match's concepts,
+// or a content word's stem.
+type unit struct {
+	labels []string // concepts (shared with the lexicon: never modified)
+	stem   string   // when labels is nil
+}
+
+// messageFeatures appends to words and concepts the features of the whole
+// (corrected) message: its lexicon concepts and their pairs, and, when
+// configured, the bigrams of the abstracted message (each lexicon match
+// replaced by its concepts, function words dropped: "quiero cambiar la
+// talla" and "me cambian el talle" share "change size") and word skip-grams
+// (two stems with one word between them).
+func (e *extractor) messageFeatures(ms *messageScratch, toks []normalize.Token, words, concepts []uint64) ([]uint64, []uint64) {
+	if e.skipGrams {
+		for i := 0; i+2 < len(toks); i++ {
+			words = append(words, hashPair(kindSkip, wordKey(toks[i]), wordKey(toks[i+2])))
+		}
+	}
+	if e.lex == nil {
+		return words, concepts
+	}
+	ms.concepts = ms.concepts[:0]
+	ms.units = ms.units[:0]
+	next := 0 // the first token not yet in a unit
+	addWords := func(to int) {
+		for ; next < to; next++ {
+			if t := toks[next]; t.Kind != normalize.Emoji && !isFunctionWord(t.Fold, e.lang) {
+				ms.units = append(ms.units, unit{stem: wordKey(t)})
+			}
+		}
+	}
+	e.lex.Spans(toks, e.lang, func(start, end int, cs []string) {
+		ms.concepts = append(ms.concepts, cs...)
+		addWords(start)
+		ms.units = append(ms.units, unit{labels: cs})
+		next = end
+	})
+	addWords(len(toks))
+	concepts = appendConceptFeatures(concepts, ms.concepts)
+	if e.conceptGrams {
+		for i := 0; i+1 < len(ms.units); i++ {
+			a, b := ms.units[i], ms.units[i+1]
+			if a.labels == nil && b.labels == nil {
+				continue // two plain words: a word bigram already
+			}
+			for _, x := range a.each() {
+				for _, y := range b.each() {
+					concepts = append(concepts, hashPair(kindCGram, x, y))
+				}
+			}
+		}
+	}
+	return words, concepts
+}
+
+// each returns the labels of u, or its stem.
+func (u unit) each() []string {
+	if u.labels != nil {
+		return u.labels
+	}
+	return []string{u.stem}
 }
 
 // addCrossGrams appends the character n-grams (3 ≤ n ≤ hi) that span a
@@ -165,15 +239,17 @@ func addCrossGrams(out []uint64, toks []normalize.Token, hi int) []uint64 {
 // conceptFeatures hashes the concepts of a message, and every pair of
 // distinct concepts in it ("exchange" with "size" is not "exchange" with
 // "address").
-func conceptFeatures(cs []string) []uint64 {
+func conceptFeatures(cs []string) []uint64 { return appendConceptFeatures(nil, cs) }
+
+func appendConceptFeatures(out []uint64, cs []string) []uint64 {
 	if len(cs) == 0 {
-		return nil
+		return out
 	}
-	out := make([]uint64, 0, len(cs)*(len(cs)+1)/2)
 	for _, c := range cs {
 		out = append(out, hashFeature(kindConc, c))
 	}
-	u := slices.Clone(cs)
+	var buf [16]string
+	u := append(buf[:0], cs...)
 	slices.Sort(u)
 	u = slices.Compact(u)
 	for i := range u {
@@ -330,3 +406,20 @@ func buildVectorizer(sets []featureSet, minDF int, weights [nBlocks]float32) *ve
 	}
 	return v
 }
+
+// functionWords are the words the abstracted message leaves out: articles,
+// prepositions, pronouns, conjunctions (folded).
+var functionWords = map[string]map[string]bool{
+	"es": setOf("a al ante con de del desde en entre hacia hasta para por sin sobre tras el la lo los las un una unos unas mi mis tu tus su sus me te se le les nos lo que y e o u ni pero si ya es son"),
+	"en": setOf("a an the of to in on at by for with from into about my your his her its our their me you him her it us them i we they and or but if so is are was be"),
+}
+
+func setOf(words string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(words) {
+		m[w] = true
+	}
+	return m
+}
+
+func isFunctionWord(w, lang string) bool { return functionWords[lang][w] }

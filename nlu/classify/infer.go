@@ -87,6 +87,8 @@ type scratch struct {
 	acc    []float32
 	tmp    wordFeat
 	cover  float64 // see evidence
+	ms     messageScratch
+	hashes, hashes2 []uint64
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -130,10 +132,12 @@ func (m *Model) features(s *scratch, text string) {
 			add(m.index(h))
 		}
 	}
-	if e.lex != nil {
-		for _, h := range conceptFeatures(e.lex.Match(s.toks, e.lang)) {
-			add(m.index(h))
-		}
+	s.hashes, s.hashes2 = e.messageFeatures(&s.ms, s.toks, s.hashes[:0], s.hashes2[:0])
+	for _, h := range s.hashes {
+		add(m.index(h))
+	}
+	for _, h := range s.hashes2 {
+		add(m.index(h))
 	}
 	s.cover = ev.cover()
 }

@@ -51,7 +51,7 @@ type Lexicon struct {
 	starts  map[string]bool                // first folded words of byPair and byStem2
 	single  map[string][]string            // folded word → concepts
 	short   map[string][]string            // folded word → concepts, in short messages only
-	own     map[string][]string            // lang + " " + folded word → concepts, in that language only
+	own     map[string]map[string][]string // lang → folded word → concepts, in that language only
 	stem    map[string]map[string][]string // lang → stem → concepts
 	names   []string
 	swap    map[string][]string // lang + " " + folded word → words of the same swappable concepts
@@ -70,7 +70,7 @@ func Default() *Lexicon {
 
 // Parse compiles a lexicon in the format of concepts.txt.
 func Parse(src string) *Lexicon {
-	l := &Lexicon{byPair: map[[2]string][]*entry{}, byStem2: map[[2]string][]*entry{}, byStem: map[string]map[string][]*entry{}, starts: map[string]bool{}, single: map[string][]string{}, short: map[string][]string{}, own: map[string][]string{}, stem: map[string]map[string][]string{}}
+	l := &Lexicon{byPair: map[[2]string][]*entry{}, byStem2: map[[2]string][]*entry{}, byStem: map[string]map[string][]*entry{}, starts: map[string]bool{}, single: map[string][]string{}, short: map[string][]string{}, own: map[string]map[string][]string{}, stem: map[string]map[string][]string{}}
 	type key struct{ lang, phrase string }
 	merged := map[key]*entry{}
 	var order []key
@@ -126,12 +126,12 @@ func Parse(src string) *Lexicon {
 			if short || own {
 				m := l.short
 				if own {
-					m = l.own
+					if l.own[lang] == nil {
+						l.own[lang] = map[string][]string{}
+					}
+					m = l.own[lang]
 				}
 				k := toks[0].Fold
-				if own {
-					k = lang + " " + k
-				}
 				if len(toks) == 1 && !slices.Contains(m[k], concept) {
 					m[k] = append(m[k], concept)
 				}
@@ -207,14 +207,17 @@ func Parse(src string) *Lexicon {
 		if _, ok := l.short[p.fold]; ok {
 			continue
 		}
-		if _, ok := l.own[p.lang+" "+p.fold]; ok {
+		if _, ok := l.own[p.lang][p.fold]; ok {
 			continue
 		}
 		switch {
 		case p.short:
 			l.short[p.fold] = append(l.short[p.fold], p.concept)
 		case p.own:
-			l.own[p.lang+" "+p.fold] = append(l.own[p.lang+" "+p.fold], p.concept)
+			if l.own[p.lang] == nil {
+				l.own[p.lang] = map[string][]string{}
+			}
+			l.own[p.lang][p.fold] = append(l.own[p.lang][p.fold], p.concept)
 		default:
 			l.single[p.fold] = append(l.single[p.fold], p.concept)
 		}
@@ -282,25 +285,33 @@ func (l *Lexicon) Words() []string {
 // else (in Spanish) without its diminutive ("puntitos" → "puntos").
 func (l *Lexicon) Match(toks []normalize.Token, lang string) []string {
 	var out []string
+	l.Spans(toks, lang, func(_, _ int, cs []string) { out = append(out, cs...) })
+	return out
+}
+
+// Spans calls f, in order, with the tokens [start, end) of every match of
+// [Lexicon.Match] and its concepts (which f must not modify).
+func (l *Lexicon) Spans(toks []normalize.Token, lang string, f func(start, end int, concepts []string)) {
 	short := len(toks) <= shortMessage
+	own := l.own[lang]
 	for i := 0; i < len(toks); {
 		t := toks[i]
 		if n, cs := l.phrase(toks[i:], lang); n > 0 {
-			out = append(out, cs...)
+			f(i, i+n, cs)
 			i += n
 			continue
 		}
 		i++
 		if cs, ok := l.single[t.Fold]; ok {
-			out = append(out, cs...)
+			f(i-1, i, cs)
 			continue
 		}
 		if cs, ok := l.short[t.Fold]; ok && short {
-			out = append(out, cs...)
+			f(i-1, i, cs)
 			continue
 		}
-		if cs, ok := l.own[lang+" "+t.Fold]; ok {
-			out = append(out, cs...)
+		if cs, ok := own[t.Fold]; ok {
+			f(i-1, i, cs)
 			continue
 		}
 		if t.Kind != normalize.Word {
@@ -308,17 +319,18 @@ func (l *Lexicon) Match(toks []normalize.Token, lang string) []string {
 		}
 		if m := l.stem[lang]; m != nil && len(t.Stem) >= minStem {
 			if cs, ok := m[t.Stem]; ok {
-				out = append(out, cs...)
+				f(i-1, i, cs)
 				continue
 			}
 		}
 		if lang == "es" {
 			if b := undiminish(t.Fold); b != "" {
-				out = append(out, l.single[b]...)
+				if cs := l.single[b]; len(cs) > 0 {
+					f(i-1, i, cs)
+				}
 			}
 		}
 	}
-	return out
 }
 
 // phrase returns the length and concepts of the longest phrase that starts

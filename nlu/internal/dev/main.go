@@ -38,6 +38,8 @@ func main() {
 	flag.Float64Var(&cfg.BackgroundShare, "bgs", 0, "")
 	flag.Float64Var(&cfg.CentroidWeight, "cen", 0, "")
 	flag.BoolVar(&cfg.NoSpell, "nospell", false, "")
+	flag.BoolVar(&cfg.ConceptGrams, "cg", false, "concept bigrams")
+	flag.BoolVar(&cfg.SkipGrams, "sg", false, "skip-grams")
 	flag.Parse()
 	for _, name := range flag.Args() {
 		if *trainOnly {

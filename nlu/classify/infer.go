@@ -79,15 +79,15 @@ func (m *Model) index(h uint64) int32 {
 
 // scratch holds the buffers of one classification.
 type scratch struct {
-	words  []string
-	toks   []normalize.Token
-	feats  []int32 // vocabulary indices, one per occurrence
-	packed []uint64
-	x      sparse
-	acc    []float32
-	tmp    wordFeat
-	cover  float64 // see evidence
-	ms     messageScratch
+	words           []string
+	toks            []normalize.Token
+	feats           []int32 // vocabulary indices, one per occurrence
+	packed          []uint64
+	x               sparse
+	acc             []float32
+	tmp             wordFeat
+	cover           float64 // see evidence
+	ms              messageScratch
 	hashes, hashes2 []uint64
 }
 

@@ -47,8 +47,8 @@ type Config struct {
 	// of examples per intent (-0.3 to -0.6 on BANKING77, HWU64), where they
 	// double the features. Negative: never.
 	GramsMax int
-	CrossMax      int  // longest character n-gram across word boundaries (0: none)
-	NoSpell       bool // do not correct unknown words to known ones
+	CrossMax int  // longest character n-gram across word boundaries (0: none)
+	NoSpell  bool // do not correct unknown words to known ones
 	// NoBackground leaves out the built-in out-of-scope examples that are
 	// otherwise added when the training data has no OOS example.
 	NoBackground bool

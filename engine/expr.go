@@ -117,7 +117,9 @@ func CompileExpr(src string, env Env, want *Type) (*Expr, error) {
 	if i := strings.Index(src, "$env"); i >= 0 {
 		return nil, &SourceError{Offset: i, Msg: "$env is not available: name the values you need"}
 	}
-	opts := []expr.Option{expr.DisableBuiltin("now"), nilSafeEquality, expr.Patch(nilSafeEq{})}
+	locale := &localeArgs{}
+	opts := []expr.Option{expr.DisableBuiltin("now"), nilSafeEquality, expr.Patch(nilSafeEq{}), expr.Patch(locale)}
+	opts = append(opts, formatFuncs...)
 	if env != nil {
 		m := make(types.Map, len(env))
 		for k, t := range env {
@@ -142,6 +144,9 @@ func CompileExpr(src string, env Env, want *Type) (*Expr, error) {
 		}
 	}
 	p, err := expr.Compile(src, opts...)
+	if locale.err != nil { // more precise than what the checker says of the same call
+		return nil, &SourceError{Offset: byteOffset(src, locale.at), Msg: locale.err.Error()}
+	}
 	if err != nil {
 		return nil, sourceError(src, err)
 	}

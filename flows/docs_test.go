@@ -20,7 +20,7 @@ settings: {default_queue: orders}
 	"actions.yaml": `actions:
   get_order:
     params: {id: string}
-    result: {id: string, size: integer, days_since_delivery: integer, eta: date, orders: [string]}
+    result: {id: string, size: integer, days_since_delivery: integer, eta: date, orders: [string], milestones: [{date: date, label: string}]}
   create_exchange:
     params: {order: string, size: number}
     result: {id: string}
@@ -45,6 +45,7 @@ slots:
   confirmed_slot: {type: boolean}
   stock: {type: integer}
   tries: {type: integer}
+  total: {type: number}
 steps:
   - action: get_order
     args: {id: order}

@@ -324,13 +324,8 @@ func truncate(s string, n int) string {
 // intents ranks the intents of text; see [Understander.Understand].
 func (u *Understander) intents(m *classify.Model, text string) []engine.IntentScore {
 	text = truncate(text, maxClassifyRunes)
-	conf := map[string]float64{}
-	for _, s := range m.Predict(text) {
-		if s.Intent != classify.OOS && s.Confidence >= minListed {
-			conf[s.Intent] = s.Confidence
-		}
-	}
-	ranked := rank(conf)
+	var buf [16]classify.Score
+	ranked := m.Top(buf[:0], text, minListed)
 	// Several intents: a clause whose own top intent is confident and
 	// differs from the message's joins the list after the message's top
 	// intent (or leads it when the message as a whole is unclear).
@@ -340,46 +335,58 @@ func (u *Understander) intents(m *classify.Model, text string) []engine.IntentSc
 		if len(ranked) > 0 {
 			top, topConf = ranked[0].Intent, ranked[0].Confidence
 		}
-		extra := map[string]float64{}
+		var extraBuf [8]classify.Score
+		extra := extraBuf[:0]
 		for _, c := range clauses {
-			p := m.Predict(c)
-			if p[0].Intent == classify.OOS || p[0].Confidence < secondaryMin || p[0].Intent == top {
+			b := m.Best(c)
+			if b.Intent == classify.OOS || b.Confidence < secondaryMin || b.Intent == top {
 				continue
 			}
-			extra[p[0].Intent] = max(extra[p[0].Intent], p[0].Confidence)
+			if i := slices.IndexFunc(extra, func(s classify.Score) bool { return s.Intent == b.Intent }); i >= 0 {
+				extra[i].Confidence = max(extra[i].Confidence, b.Confidence)
+			} else {
+				extra = append(extra, b)
+			}
 		}
 		if len(extra) > 0 {
-			var head []engine.IntentScore
-			if topConf >= secondaryMin {
-				head = []engine.IntentScore{ranked[0]}
+			head := topConf >= secondaryMin
+			rest := ranked
+			if head {
+				rest = ranked[1:]
 			}
-			for in, c := range extra {
-				conf[in] = max(conf[in], c)
+			merged := slices.Clone(rest)
+			for _, e := range extra {
+				if i := slices.IndexFunc(merged, func(s classify.Score) bool { return s.Intent == e.Intent }); i >= 0 {
+					merged[i].Confidence = max(merged[i].Confidence, e.Confidence)
+				} else {
+					merged = append(merged, e)
+				}
 			}
-			if head != nil {
-				delete(conf, top)
+			sortScores(merged)
+			if head {
+				merged = append([]classify.Score{ranked[0]}, merged...)
 			}
-			ranked = append(head, rank(conf)...)
+			ranked = merged
 		}
 	}
-	if u.threshold > 0 {
-		ranked = slices.DeleteFunc(ranked, func(s engine.IntentScore) bool { return s.Confidence < u.threshold })
+	out := make([]engine.IntentScore, 0, min(len(ranked), maxIntents))
+	for _, s := range ranked {
+		if len(out) == maxIntents {
+			break
+		}
+		if u.threshold > 0 && s.Confidence < u.threshold {
+			continue
+		}
+		out = append(out, engine.IntentScore{Intent: s.Intent, Confidence: s.Confidence})
 	}
-	if len(ranked) > maxIntents {
-		ranked = ranked[:maxIntents]
-	}
-	return ranked
+	return out
 }
 
-func rank(conf map[string]float64) []engine.IntentScore {
-	out := make([]engine.IntentScore, 0, len(conf))
-	for in, c := range conf {
-		out = append(out, engine.IntentScore{Intent: in, Confidence: c})
-	}
-	slices.SortFunc(out, func(a, b engine.IntentScore) int {
+// sortScores ranks scores by confidence, then intent name.
+func sortScores(ss []classify.Score) {
+	slices.SortFunc(ss, func(a, b classify.Score) int {
 		return cmp.Or(cmp.Compare(b.Confidence, a.Confidence), cmp.Compare(a.Intent, b.Intent))
 	})
-	return out
 }
 
 // splitClauses cuts a message at punctuation and at the conjunctions that

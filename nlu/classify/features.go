@@ -326,7 +326,7 @@ type sparse struct {
 
 // vectorizer maps hashed features to indices with TF-IDF weights.
 type vectorizer struct {
-	index   map[uint64]int32
+	index   *hashIndex // feature hash → index
 	idf     []float32
 	block   []uint8 // blockWords, blockChars, blockConcepts
 	weights [nBlocks]float32
@@ -342,8 +342,8 @@ func (v *vectorizer) vectorize(fs featureSet) sparse {
 	packed := make([]uint64, 0, n)
 	for _, hs := range fs.blocks() {
 		each(hs, func(h uint64, c float32) {
-			i, ok := v.index[h]
-			if !ok {
+			i := v.index.get(h)
+			if i < 0 {
 				return
 			}
 			x := v.idf[i]
@@ -396,11 +396,11 @@ func buildVectorizer(sets []featureSet, minDF int, weights [nBlocks]float32) *ve
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	v := &vectorizer{index: make(map[uint64]int32, len(keys)), idf: make([]float32, len(keys)), block: make([]uint8, len(keys)), weights: weights}
+	v := &vectorizer{index: newHashIndex(len(keys)), idf: make([]float32, len(keys)), block: make([]uint8, len(keys)), weights: weights}
 	n := float64(len(sets))
 	for i, h := range keys {
 		st := df[h]
-		v.index[h] = int32(i)
+		v.index.set(h, int32(i))
 		v.idf[i] = float32(math.Log((1+n)/(1+float64(st.df))) + 1)
 		v.block[i] = st.block
 	}

@@ -49,7 +49,7 @@ func (m *Model) wordFeat(wf *wordFeat, tok normalize.Token) {
 	if tok.Kind == normalize.Word && e.charMax > 0 {
 		var buf [64]uint64
 		for _, h := range addCharGrams(buf[:0], tok.Fold, e.charMin, e.charMax) {
-			if i, ok := m.vec.index[h]; ok {
+			if i := m.vec.index.get(h); i >= 0 {
 				wf.chars = append(wf.chars, i)
 			}
 		}
@@ -70,12 +70,7 @@ func (m *Model) wordFeat(wf *wordFeat, tok normalize.Token) {
 	}
 }
 
-func (m *Model) index(h uint64) int32 {
-	if i, ok := m.vec.index[h]; ok {
-		return i
-	}
-	return -1
-}
+func (m *Model) index(h uint64) int32 { return m.vec.index.get(h) }
 
 // scratch holds the buffers of one classification.
 type scratch struct {
@@ -85,6 +80,7 @@ type scratch struct {
 	packed          []uint64
 	x               sparse
 	acc             []float32
+	p               []float64
 	tmp             wordFeat
 	cover           float64 // see evidence
 	ms              messageScratch

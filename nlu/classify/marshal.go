@@ -61,8 +61,10 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		w.str(s)
 	}
 	keys := make([]uint64, m.nFeat)
-	for h, i := range m.vec.index {
-		keys[i] = h
+	for j, i := range m.vec.index.vals {
+		if i >= 0 {
+			keys[i] = m.vec.index.keys[j]
+		}
 	}
 	w.u64(uint64(m.nFeat))
 	w.any(keys)
@@ -152,9 +154,9 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	r.any(v.idf)
 	r.any(v.block)
 	r.any(m.w)
-	v.index = make(map[uint64]int32, m.nFeat)
+	v.index = newHashIndex(m.nFeat)
 	for i, h := range keys {
-		v.index[h] = int32(i)
+		v.index.set(h, int32(i))
 	}
 	m.vec = v
 	nw := r.count(1 << 24)

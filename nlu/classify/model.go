@@ -364,12 +364,7 @@ func (c calibration) apply(p []float64, cover float64) []float64 {
 func (m *Model) probabilities(text string) []float64 {
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
-	acc := m.decision(s, text)
-	p := make([]float64, len(acc))
-	for k, a := range acc {
-		p[k] = float64(a)
-	}
-	return m.calibration().apply(p, s.cover)
+	return slices.Clone(m.probs(s, text))
 }
 
 func softmax(dec []float64, t float64) []float64 {
@@ -405,6 +400,48 @@ func (m *Model) Predict(text string) []Score {
 	}
 	slices.SortStableFunc(out, func(a, b Score) int { return cmp.Compare(b.Confidence, a.Confidence) })
 	return out
+}
+
+// Top appends to dst the classes of text other than OOS whose calibrated
+// probability is at least min, most likely first (ties in class order),
+// as Predict ranks them.
+func (m *Model) Top(dst []Score, text string, min float64) []Score {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	p := m.probs(s, text)
+	n := len(dst)
+	for k, v := range p {
+		if k != m.oos && v >= min {
+			dst = append(dst, Score{m.Classes[k], v})
+		}
+	}
+	slices.SortStableFunc(dst[n:], func(a, b Score) int { return cmp.Compare(b.Confidence, a.Confidence) })
+	return dst
+}
+
+// Best returns the most likely class of text (OOS included) and its
+// calibrated probability.
+func (m *Model) Best(text string) Score {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	p := m.probs(s, text)
+	best := 0
+	for k := range p {
+		if p[k] > p[best] {
+			best = k
+		}
+	}
+	return Score{m.Classes[best], p[best]}
+}
+
+// probs classifies text into calibrated probabilities, in s.
+func (m *Model) probs(s *scratch, text string) []float64 {
+	acc := m.decision(s, text)
+	s.p = s.p[:0]
+	for _, a := range acc {
+		s.p = append(s.p, float64(a))
+	}
+	return m.calibration().apply(s.p, s.cover)
 }
 
 // Intents returns the classes, in the order of [Model.Confidences].

@@ -58,6 +58,44 @@ func BenchmarkTurn(b *testing.B) {
 	})
 }
 
+// BenchmarkTurnInFlight runs the conversation with 100 turns in flight,
+// with the runtime's gate (ActiveTurns, default) and without it: the CPU a
+// turn costs when the gate admits turns one after another (cpu-ns/op).
+func BenchmarkTurnInFlight(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		active int
+	}{{"gate", 0}, {"nogate", -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			p := sizeBot()
+			p.NLU = nil
+			rt, err := engine.NewRuntime(p, engine.Options{Store: memory.New(), Understander: keyword.New(p), ActiveTurns: c.active})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			var conv atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(100 / runtime.GOMAXPROCS(0))
+			cpu0 := cpuTime()
+			defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
+			b.RunParallel(func(pb *testing.PB) {
+				id, t := "", len(benchScript)
+				for pb.Next() {
+					if t == len(benchScript) {
+						id, t = fmt.Sprint("c", conv.Add(1)), 0
+					}
+					tr, err := rt.Handle(ctx, engine.Inbound{Conversation: id, Channel: "bench", ID: benchScript[t].user, Text: benchScript[t].user})
+					if err != nil || len(tr.Messages) != 1 || tr.Messages[0].Text != benchScript[t].bot {
+						b.Fatalf("turn %d: %v %+v", t, err, tr)
+					}
+					t++
+				}
+			})
+		})
+	}
+}
+
 // cpuTime is the CPU time the process used so far, user and system: on a
 // shared, noisy machine it varies less than wall time.
 func cpuTime() time.Duration {

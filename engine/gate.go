@@ -59,11 +59,17 @@ func (g *gate) enter(ctx context.Context, again bool) error {
 	}
 	q.push(ch)
 	g.mu.Unlock()
+	done := ctx.Done()
+	if done == nil { // a context that never ends: a plain receive is cheaper than a select
+		<-ch
+		waiters.Put(ch)
+		return nil
+	}
 	select {
 	case <-ch:
 		waiters.Put(ch)
 		return nil
-	case <-ctx.Done():
+	case <-done:
 	}
 	g.mu.Lock()
 	if q.remove(ch) {

@@ -37,6 +37,16 @@ func (t *hashIndex) set(h uint64, v int32) {
 	t.keys[i], t.vals[i] = h, v
 }
 
+// put maps h to v (v ≥ 0), replacing what h mapped to.
+func (t *hashIndex) put(h uint64, v int32) {
+	mask := uint64(len(t.keys) - 1)
+	i := t.slot(h)
+	for t.vals[i] >= 0 && t.keys[i] != h {
+		i = (i + 1) & mask
+	}
+	t.keys[i], t.vals[i] = h, v
+}
+
 // get returns the index of h, or -1.
 func (t *hashIndex) get(h uint64) int32 {
 	mask := uint64(len(t.keys) - 1)

@@ -43,17 +43,17 @@ type speller struct {
 	common *lexicon.Common
 	lang   string
 
-	words []string         // the indexed known words (minLen letters or more)
-	head  map[uint64]int32 // hash of a deletion → first posting + 1
-	post  []int32          // posting → index in words
-	next  []int32          // posting → next posting with the same hash + 1
+	words []string   // the indexed known words (minLen letters or more)
+	head  *hashIndex // hash of a deletion → first posting + 1
+	post  []int32    // posting → index in words
+	next  []int32    // posting → next posting with the same hash + 1
 }
 
 // minLen is the shortest known word a correction can reach.
 const minLen = 4
 
 func newSpeller(words map[string]string, count map[string]int, lex *lexicon.Lexicon, lang string) *speller {
-	s := &speller{stems: words, count: count, lex: lex, common: lexicon.CommonWords(), lang: lang, head: map[uint64]int32{}}
+	s := &speller{stems: words, count: count, lex: lex, common: lexicon.CommonWords(), lang: lang}
 	keys := make([]string, 0, len(words))
 	for w := range words {
 		keys = append(keys, w)
@@ -66,6 +66,11 @@ func newSpeller(words map[string]string, count map[string]int, lex *lexicon.Lexi
 		}
 	}
 	sort.Strings(keys)
+	n := 0
+	for _, w := range keys {
+		n += utf8.RuneCountInString(w) + 1
+	}
+	s.head = newHashIndex(n)
 	for _, w := range keys {
 		rs := []rune(w)
 		if len(rs) < minLen {
@@ -82,8 +87,8 @@ func newSpeller(words map[string]string, count map[string]int, lex *lexicon.Lexi
 
 func (s *speller) postDeletion(h uint64) {
 	s.post = append(s.post, int32(len(s.words)-1))
-	s.next = append(s.next, s.head[h])
-	s.head[h] = int32(len(s.post))
+	s.next = append(s.next, max(s.head.get(h), 0))
+	s.head.put(h, int32(len(s.post)))
 }
 
 // deletionHash is the FNV-1a hash of the runes rs without rs[i] and rs[j]
@@ -210,7 +215,7 @@ func squeezeDoubles(w string) string {
 // of hash h (and, rarely, of another word whose deletion shares the hash:
 // typoCost checks the words themselves).
 func (s *speller) each(h uint64, f func(int32)) {
-	for p := s.head[h]; p != 0; p = s.next[p-1] {
+	for p := max(s.head.get(h), 0); p != 0; p = s.next[p-1] {
 		f(s.post[p-1])
 	}
 }

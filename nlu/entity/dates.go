@@ -25,28 +25,29 @@ var months = map[string]time.Month{
 	"jan": 1, "aug": 8, "dec": 12,
 }
 
-// Day words, as offsets from today; need lists substrings one of which
-// every match contains (a text with none skips the expression).
+// Day words, as offsets from today; need lists words one of which every
+// match contains as a whole word (a text with none skips the expression).
 var dayWords = []struct {
 	re   *regexp.Regexp
-	need []string
+	need map[string]bool
 	days int
 }{
-	{regexp.MustCompile(`\b(?:pasado manana|day after tomorrow)\b`), []string{"manana", "tomorrow"}, 2},
-	{regexp.MustCompile(`\b(?:anteayer|antier|antes de ayer|day before yesterday)\b`), []string{"ayer", "antier", "yesterday"}, -2},
-	{regexp.MustCompile(`\b(?:hoy|today|tonight|esta noche)\b`), []string{"hoy", "today", "tonight", "noche"}, 0},
-	{regexp.MustCompile(`\b(?:manana|tomorrow|tmrw|tmr)\b`), []string{"manana", "tomorrow", "tmr"}, 1},
-	{regexp.MustCompile(`\b(?:ayer|yesterday)\b`), []string{"ayer", "yesterday"}, -1},
-	{regexp.MustCompile(`\b(?:la (?:proxima|otra) semana|la semana (?:que viene|entrante|proxima)|next week)\b`), []string{"semana", "week"}, 7},
-	{regexp.MustCompile(`\b(?:la semana pasada|last week)\b`), []string{"semana", "week"}, -7},
+	{regexp.MustCompile(`\b(?:pasado manana|day after tomorrow)\b`), setOf("manana tomorrow"), 2},
+	{regexp.MustCompile(`\b(?:anteayer|antier|antes de ayer|day before yesterday)\b`), setOf("anteayer antier ayer yesterday"), -2},
+	{regexp.MustCompile(`\b(?:hoy|today|tonight|esta noche)\b`), setOf("hoy today tonight noche"), 0},
+	{regexp.MustCompile(`\b(?:manana|tomorrow|tmrw|tmr)\b`), setOf("manana tomorrow tmrw tmr"), 1},
+	{regexp.MustCompile(`\b(?:ayer|yesterday)\b`), setOf("ayer yesterday"), -1},
+	{regexp.MustCompile(`\b(?:la (?:proxima|otra) semana|la semana (?:que viene|entrante|proxima)|next week)\b`), setOf("semana week"), 7},
+	{regexp.MustCompile(`\b(?:la semana pasada|last week)\b`), setOf("semana week"), -7},
 }
 
-// Substrings one of which every match of an expression below contains.
+// Words one of which every match of an expression below contains as a
+// whole word (a run of ASCII word characters, what \b knows), or, for
+// months, at the end of one ("15marzo").
 var (
-	unitTriggers    = []string{"dia", "semana", "day", "week"} // inDaysRe, agoRe
-	weekdayTriggers = []string{"day", "lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"}
-	// every month name of dayMonthRe and monthDayRe has one of these
-	monthTriggers = []string{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "set", "oct", "nov", "dic", "jan", "apr", "aug", "dec"}
+	dateUnitWords = setOf("dia dias semana semanas day days week weeks") // inDaysRe, agoRe
+	weekdayWords  = setOf("domingo lunes martes miercoles jueves viernes sabado sunday monday tuesday wednesday thursday friday saturday")
+	monthWords    = setOf("enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre january february march april may june july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec")
 )
 
 var (
@@ -135,7 +136,7 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		add(m[0], m[1], time.Date(y, time.Month(mo), d, 0, 0, 0, 0, now.Location()))
 	}
 	var dayMonth, monthDay [][]int
-	if digits && containsAny(fs, monthTriggers...) {
+	if digits && hasASCIIWordEnding(fs, monthWords) {
 		dayMonth = dayMonthRe.FindAllStringSubmatchIndex(fs, -1)
 		monthDay = monthDayRe.FindAllStringSubmatchIndex(fs, -1)
 	}
@@ -160,7 +161,7 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		}
 	}
 	for _, dw := range dayWords {
-		if !containsAny(fs, dw.need...) {
+		if !hasASCIIWord(fs, dw.need) {
 			continue
 		}
 		for _, m := range dw.re.FindAllStringIndex(t.fs, -1) {
@@ -171,7 +172,7 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		}
 	}
 	var inDays, ago [][]int
-	if containsAny(fs, unitTriggers...) {
+	if hasASCIIWord(fs, dateUnitWords) {
 		inDays = inDaysRe.FindAllStringSubmatchIndex(fs, -1)
 		ago = agoRe.FindAllStringSubmatchIndex(fs, -1)
 	}
@@ -196,7 +197,7 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		add(m[0], m[1], today.AddDate(0, 0, -n))
 	}
 	var weekday [][]int
-	if containsAny(fs, weekdayTriggers...) {
+	if hasASCIIWord(fs, weekdayWords) {
 		weekday = weekdayRe.FindAllStringSubmatchIndex(fs, -1)
 	}
 	for _, m := range weekday {

@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -159,15 +158,6 @@ func matchTail(re *regexp.Regexp, s string) []int {
 	return m
 }
 
-// containsAny reports whether s contains one of subs.
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
 
 // hasASCIIWord reports whether s has a maximal run of ASCII word
 // characters ([0-9A-Za-z_], what regexp's \b knows) in set: an expression
@@ -184,6 +174,28 @@ func hasASCIIWord(s string, set map[string]bool) bool {
 		}
 		if set[s[i:j]] {
 			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// hasASCIIWordEnding reports whether a run of ASCII word characters of s
+// ends with a word of set (which holds words of 3 to 10 letters).
+func hasASCIIWordEnding(s string, set map[string]bool) bool {
+	for i := 0; i < len(s); {
+		if !isASCIIWord(s[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isASCIIWord(s[j]) {
+			j++
+		}
+		for n := 3; n <= 10 && n <= j-i; n++ {
+			if set[s[j-n:j]] {
+				return true
+			}
 		}
 		i = j
 	}

@@ -44,11 +44,11 @@ type Options struct {
 	// are kept, the oldest dropped first (default 200).
 	MaxTranscript int
 	// MaxEntries is how many transcript entries are kept in all (default
-	// 200,000, about 50 MB): past it, the transcripts of the conversations
+	// 100,000, about 25 MB): past it, the transcripts of the conversations
 	// written to least recently are dropped first. Their sessions stay.
 	MaxEntries int
 	// MaxEvents is how many event-log entries are kept, the oldest
-	// dropped first (default 100,000).
+	// dropped first (default 50,000, about 10 MB).
 	MaxEvents int
 }
 
@@ -166,10 +166,10 @@ func New(o ...Options) *Store {
 		opt.MaxTranscript = 200
 	}
 	if opt.MaxEntries <= 0 {
-		opt.MaxEntries = 200_000
+		opt.MaxEntries = 100_000
 	}
 	if opt.MaxEvents <= 0 {
-		opt.MaxEvents = 100_000
+		opt.MaxEvents = 50_000
 	}
 	s := &Store{seed: maphash.MakeSeed(), maxTranscript: opt.MaxTranscript,
 		maxEntries: max(1, opt.MaxEntries/shardCount), maxEvents: max(1, opt.MaxEvents/shardCount)}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -92,6 +93,22 @@ func TestTypeCoerce(t *testing.T) {
 	}
 	if _, err := typ.Coerce(map[string]any{"days": "many"}); err == nil || err.Error() != "days: expected integer, got string" {
 		t.Fatalf("err = %v", err)
+	}
+	// Copy on write: a value already of its type is returned as it is; one
+	// that changes is copied, never changed in place.
+	in := map[string]any{"days": 5, "when": time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), "items": []any{map[string]any{"n": 2}}}
+	same, _ := typ.Coerce(in)
+	if reflect.ValueOf(same).UnsafePointer() != reflect.ValueOf(in).UnsafePointer() {
+		t.Fatal("a value of the right type was copied")
+	}
+	in["days"] = 6.0
+	changed, _ := typ.Coerce(in)
+	if in["days"] != 6.0 || changed.(map[string]any)["days"] != 6 || changed.(map[string]any)["items"].([]any)[0].(map[string]any)["n"] != 2 {
+		t.Fatalf("in %v, out %v", in, changed)
+	}
+	missing, _ := typ.Coerce(map[string]any{"days": 1, "when": nil})
+	if m := missing.(map[string]any); len(m) != 3 {
+		t.Fatalf("a missing field is added as nil: %v", m)
 	}
 }
 

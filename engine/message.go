@@ -100,7 +100,8 @@ type Query struct {
 	Lang string    // the conversation's language; "" asks the understander to detect it
 	Now  time.Time // for relative dates ("mañana")
 	// Expect names the entities the pending question can take (e.g. "size"),
-	// so an ambiguous "43" can be read as what the bot just asked for.
+	// so an ambiguous "43" can be read as what the bot just asked for. It
+	// is shared: an Understander reads it and never changes it.
 	Expect []string
 }
 

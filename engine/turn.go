@@ -512,18 +512,27 @@ func expectedEntities(sl *Slot) []string {
 	}
 	switch sl.Type {
 	case SlotNumber, SlotInteger:
-		return []string{EntityNumber}
+		return expectNumber
 	case SlotBoolean:
-		return []string{EntityBoolean}
+		return expectBoolean
 	case SlotEmail:
-		return []string{EntityEmail}
+		return expectEmail
 	case SlotPhone:
-		return []string{EntityPhone}
+		return expectPhone
 	case SlotDate:
-		return []string{EntityDate}
+		return expectDate
 	}
 	return []string{sl.Name}
 }
+
+// The entities a question of a built-in type expects (shared: read only).
+var (
+	expectNumber  = []string{EntityNumber}
+	expectBoolean = []string{EntityBoolean}
+	expectEmail   = []string{EntityEmail}
+	expectPhone   = []string{EntityPhone}
+	expectDate    = []string{EntityDate}
+)
 
 // normText returns the normalised text of the message.
 func (t *turn) normText() string {

@@ -196,13 +196,22 @@ func (t *Type) Coerce(v any) (any, error) {
 		if t.Elem == nil || t.Elem.Kind == KindAny {
 			return xs, nil
 		}
-		out := make([]any, len(xs))
+		var out []any // a copy only when an element changes
 		for i, x := range xs {
 			c, err := t.Elem.Coerce(x)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
-			out[i] = c
+			if out == nil && !sameValue(c, x) {
+				out = make([]any, len(xs))
+				copy(out, xs[:i])
+			}
+			if out != nil {
+				out[i] = c
+			}
+		}
+		if out == nil {
+			return xs, nil
 		}
 		return out, nil
 	case KindObject:
@@ -213,16 +222,27 @@ func (t *Type) Coerce(v any) (any, error) {
 		if t.Fields == nil {
 			return m, nil
 		}
-		out := make(map[string]any, len(m))
-		for k, x := range m {
-			out[k] = x
-		}
+		// A copy only when a field changes, or a declared one is missing
+		// (it is added as nil).
+		var out map[string]any
 		for k, ft := range t.Fields {
-			c, err := ft.Coerce(m[k])
+			x, present := m[k]
+			c, err := ft.Coerce(x)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
-			out[k] = c
+			if out == nil && (!present || !sameValue(c, x)) {
+				out = make(map[string]any, len(m)+len(t.Fields))
+				for k2, x2 := range m {
+					out[k2] = x2
+				}
+			}
+			if out != nil {
+				out[k] = c
+			}
+		}
+		if out == nil {
+			return m, nil
 		}
 		return out, nil
 	}

@@ -46,7 +46,7 @@ func (l *convLocks) lock(ctx context.Context, id string) error {
 	sh.mu.Lock()
 	q := sh.m[id]
 	if q == nil {
-		q = &convQueue{}
+		q = queues.Get().(*convQueue)
 		sh.m[id] = q
 	}
 	q.refs++
@@ -99,8 +99,14 @@ func (l *convLocks) dropRef(sh *lockShard, id string, q *convQueue) {
 	q.refs--
 	if q.refs == 0 {
 		delete(sh.m, id)
+		q.busy, q.waiters = false, q.waiters[:0]
+		queues.Put(q)
 	}
 }
+
+// queues recycles the queues of conversations nobody holds: most turns
+// find their conversation free, and would allocate one each.
+var queues = sync.Pool{New: func() any { return new(convQueue) }}
 
 // waiting returns how many callers wait for the conversation (for tests).
 func (l *convLocks) waiting(id string) int {

@@ -72,7 +72,8 @@ type Store struct {
 	txs     atomic.Int64 // transactions written by the committer
 	commits atomic.Int64 // commits they held
 
-	cache sessionCache
+	cache    cache[engine.Session]
+	profiles cache[engine.Profile]
 }
 
 // pending is a commit waiting for its transaction.
@@ -95,9 +96,10 @@ type Options struct {
 	ReadOnly bool
 	// NoBackupSocket disables the backup socket (see the package doc).
 	NoBackupSocket bool
-	// CacheSessions is how many recently used sessions are kept decoded in
-	// memory (default 10,000; negative: none). Sessions are immutable once
-	// committed, so a cached one is always the stored one.
+	// CacheSessions is how many recently used sessions, and as many
+	// profiles, are kept decoded in memory (default 10,000; negative: none).
+	// They are immutable once committed, so a cached one is always the
+	// stored one.
 	CacheSessions int
 }
 
@@ -133,8 +135,10 @@ func Open(path string, o Options) (*Store, error) {
 	switch {
 	case o.CacheSessions == 0:
 		s.cache.init(10000)
+		s.profiles.init(10000)
 	case o.CacheSessions > 0:
 		s.cache.init(o.CacheSessions)
+		s.profiles.init(o.CacheSessions)
 	}
 	if o.MaxBatchSize > 0 {
 		s.maxTx = o.MaxBatchSize
@@ -273,10 +277,10 @@ func (s *Store) Load(ctx context.Context, id string) (*engine.Session, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if se := s.cache.get(id); se != nil {
+	se, mark := s.cache.get(id)
+	if se != nil {
 		return se, nil
 	}
-	var se *engine.Session
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bSessions).Get([]byte(id))
 		if b == nil {
@@ -290,7 +294,7 @@ func (s *Store) Load(ctx context.Context, id string) (*engine.Session, error) {
 		return nil
 	})
 	if se != nil && err == nil {
-		s.cache.put(se)
+		s.cache.fill(id, se, mark)
 	}
 	return se, err
 }
@@ -435,8 +439,13 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 	default:
 	}
 	err = <-w.done
-	if err == nil && c.Session != nil {
-		s.cache.put(c.Session)
+	if err == nil {
+		if c.Session != nil {
+			s.cache.put(c.Session.ID, c.Session)
+		}
+		if c.Profile != nil {
+			s.profiles.put(c.Profile.ID, c.Profile)
+		}
 	}
 	return err
 }
@@ -491,7 +500,10 @@ func (s *Store) Profile(ctx context.Context, user string) (*engine.Profile, erro
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	var p *engine.Profile
+	p, mark := s.profiles.get(user)
+	if p != nil {
+		return p, nil
+	}
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bProfiles).Get([]byte(user))
 		if b == nil {
@@ -501,6 +513,9 @@ func (s *Store) Profile(ctx context.Context, user string) (*engine.Profile, erro
 		p, err = decodeProfile(b)
 		return err
 	})
+	if p != nil && err == nil {
+		s.profiles.fill(user, p, mark)
+	}
 	return p, err
 }
 
@@ -692,6 +707,7 @@ func (s *Store) EraseUser(ctx context.Context, user string) error {
 	}
 	gone := map[string]bool{}
 	defer s.cache.clear()
+	defer s.profiles.clear()
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		prefix := lp(nil, user)
 		for _, id := range userConversations(tx, user) {
@@ -777,6 +793,7 @@ func (s *Store) Prune(ctx context.Context, p engine.Prune) error {
 		}
 	}
 	if !p.Profiles.IsZero() {
+		defer s.profiles.clear()
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			c := tx.Bucket(bProfiles).Cursor()
 			for k, v := c.First(); k != nil; {
@@ -931,63 +948,91 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// sessionCache keeps recently used sessions decoded, in shards with their
-// own locks; a full shard forgets an entry at random.
-type sessionCache struct {
-	shards []cacheShard
+// cache keeps recently used records decoded (sessions, profiles), in
+// shards with their own locks; a full shard forgets an entry at random.
+// Records are immutable once committed, so a cached one is the stored one —
+// provided a reader never puts back what it read before a commit replaced
+// it: each shard counts its writes, and a reader fills the cache only if
+// no write came between its look and its fill.
+type cache[T any] struct {
+	shards []cacheShard[T]
 	per    int
 	seed   maphash.Seed
 }
 
-type cacheShard struct {
-	mu sync.Mutex
-	m  map[string]*engine.Session
+type cacheShard[T any] struct {
+	mu     sync.Mutex
+	m      map[string]*T
+	writes uint64
 }
 
-func (c *sessionCache) init(size int) {
-	c.shards = make([]cacheShard, 64)
+func (c *cache[T]) init(size int) {
+	c.shards = make([]cacheShard[T], 64)
 	c.per = max(1, size/len(c.shards))
 	c.seed = maphash.MakeSeed()
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*engine.Session)
+		c.shards[i].m = make(map[string]*T)
 	}
 }
 
-func (c *sessionCache) shard(id string) *cacheShard {
+func (c *cache[T]) shard(id string) *cacheShard[T] {
 	return &c.shards[maphash.String(c.seed, id)%uint64(len(c.shards))]
 }
 
-func (c *sessionCache) get(id string) *engine.Session {
+// get returns the cached record (nil when there is none) and a mark for fill.
+func (c *cache[T]) get(id string) (*T, uint64) {
 	if c.shards == nil {
-		return nil
+		return nil, 0
 	}
 	sh := c.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.m[id]
+	return sh.m[id], sh.writes
 }
 
-func (c *sessionCache) put(se *engine.Session) {
+// put records what a commit wrote.
+func (c *cache[T]) put(id string, v *T) {
 	if c.shards == nil {
 		return
 	}
-	sh := c.shard(se.ID)
+	sh := c.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.m[se.ID]; !ok && len(sh.m) >= c.per {
+	sh.writes++
+	sh.set(id, v, c.per)
+}
+
+// fill caches a record read from the file, unless the shard was written
+// since mark (the record read may be older than the one committed).
+func (c *cache[T]) fill(id string, v *T, mark uint64) {
+	if c.shards == nil {
+		return
+	}
+	sh := c.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.writes == mark {
+		sh.set(id, v, c.per)
+	}
+}
+
+func (sh *cacheShard[T]) set(id string, v *T, per int) {
+	if _, ok := sh.m[id]; !ok && len(sh.m) >= per {
 		for k := range sh.m {
 			delete(sh.m, k)
 			break
 		}
 	}
-	sh.m[se.ID] = se
+	sh.m[id] = v
 }
 
-func (c *sessionCache) clear() {
+// clear forgets everything (after erasing or pruning).
+func (c *cache[T]) clear() {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
 		clear(sh.m)
+		sh.writes++
 		sh.mu.Unlock()
 	}
 }

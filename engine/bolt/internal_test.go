@@ -227,3 +227,31 @@ func FuzzDecodeEntry(f *testing.F) {
 		decodeEvent(b, 1)
 	})
 }
+
+// TestCacheRefusesStaleFill: a reader that read a record before a commit
+// replaced it does not put the old one back in the cache.
+func TestCacheRefusesStaleFill(t *testing.T) {
+	var c cache[engine.Session]
+	c.init(64 * 2)
+	old, committed := &engine.Session{ID: "c", Seq: 1}, &engine.Session{ID: "c", Seq: 2}
+	got, mark := c.get("c") // a miss: the reader goes to the file
+	if got != nil {
+		t.Fatal("empty cache")
+	}
+	c.put("c", committed) // a commit lands meanwhile
+	c.fill("c", old, mark)
+	if got, _ := c.get("c"); got != committed {
+		t.Fatalf("cache holds %+v", got)
+	}
+	_, mark = c.get("d")
+	c.fill("d", &engine.Session{ID: "d"}, mark) // nothing written since: cached
+	if got, _ := c.get("d"); got == nil {
+		t.Fatal("a fill with no write since was refused")
+	}
+	_, mark = c.get("e")
+	c.clear() // an erase
+	c.fill("e", &engine.Session{ID: "e"}, mark)
+	if got, _ := c.get("e"); got != nil || len(c.shards[0].m) != 0 {
+		t.Fatal("a fill across a clear was kept")
+	}
+}

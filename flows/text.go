@@ -99,6 +99,7 @@ func (c *compiler) text(x node, env engine.Env, what string) engine.Text {
 			return nil
 		}
 		out := engine.Text{}
+		given := map[string]bool{} // languages whose text did not compile
 		for _, p := range m.pairs {
 			lang := p.k.n.Value
 			if len(c.langs) > 0 && !contains(c.langs, lang) {
@@ -110,11 +111,13 @@ func (c *compiler) text(x node, env engine.Env, what string) engine.Text {
 			}
 			if t := c.template(p.v, env, what); t != nil {
 				out[lang] = t
+			} else {
+				given[lang] = true // its own error says what is wrong
 			}
 		}
 		var missing []string
 		for _, l := range c.langs {
-			if _, ok := out[l]; !ok {
+			if _, ok := out[l]; !ok && !given[l] {
 				missing = append(missing, l)
 			}
 		}

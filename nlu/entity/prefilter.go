@@ -158,7 +158,6 @@ func matchTail(re *regexp.Regexp, s string) []int {
 	return m
 }
 
-
 // hasASCIIWord reports whether s has a maximal run of ASCII word
 // characters ([0-9A-Za-z_], what regexp's \b knows) in set: an expression
 // `\b(?:w1|w2|…)\b` can only match then.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,6 +132,40 @@ func TestForeignWordsAreNotTypos(t *testing.T) {
 	res, _ := u.Understand(context.Background(), engine.Query{Text: "talk to a persn", Lang: "en"})
 	if top, _ := res.Top(); top != "human_agent" {
 		t.Errorf("typo: %v", res.Intents)
+	}
+}
+
+// TestConcurrentUnderstand: conversations are understood at once on every
+// core, sharing the model's read-only tables, the lock-free stem cache and
+// pooled buffers; every goroutine must get what a lone call gets.
+func TestConcurrentUnderstand(t *testing.T) {
+	u := newSpanish(t)
+	texts := []string{"hola", "kiero cambiar la tala de mis tenis del pedido #A1002 por la 43", "sí", "43", "no lo tengo a mano",
+		"perdón, ¿dónde está mi encomienda?", "qué tiempo hace en Lima", "zzqx wkrpt", "", "mañana a las 3 pm, porfa", "👍"}
+	want := make([]*engine.Understanding, len(texts))
+	for i, text := range texts {
+		want[i], _ = u.Understand(context.Background(), engine.Query{Text: text, Lang: "es", Now: monday})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 200 {
+				i := (n + g) % len(texts)
+				got, _ := u.Understand(context.Background(), engine.Query{Text: texts[i], Lang: "es", Now: monday})
+				if !reflect.DeepEqual(got, want[i]) {
+					errs <- fmt.Sprintf("%q: %v, alone %v", texts[i], got, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
 

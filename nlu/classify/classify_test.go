@@ -289,3 +289,37 @@ func TestTableMatchesTraining(t *testing.T) {
 		}
 	}
 }
+
+// TestDesignerSizedFeatures: designer-sized data turns on the bigrams of
+// the abstracted message (lexicon matches replaced by their concepts,
+// function words dropped: "me reemplazan el talle" and "quiero cambiar la
+// talla" share exchange+size) and word skip-grams; large data does not.
+func TestDesignerSizedFeatures(t *testing.T) {
+	m, err := Fit(small, Config{Lang: "es"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Config.ConceptGrams || !m.Config.SkipGrams {
+		t.Fatalf("designer-sized data must turn the grams on: %+v", m.Config)
+	}
+	fs := m.ext.extract("me reemplazan el talle")
+	if !slices.Contains(fs.concepts, hashPair(kindCGram, "exchange", "size")) {
+		t.Error(`"me reemplazan el talle" lacks the abstracted bigram exchange+size`)
+	}
+	if !slices.Contains(fs.words, hashPair(kindSkip, "reemplaz", "tall")) {
+		t.Error(`"me reemplazan el talle" lacks the skip-gram reemplaz+tall`)
+	}
+	if !slices.Contains(m.ext.extract("quiero cambiar la talla").concepts, hashPair(kindCGram, "exchange", "size")) {
+		t.Error(`"quiero cambiar la talla" lacks the abstracted bigram exchange+size`)
+	}
+	var many []Example
+	for i := range 90 {
+		many = append(many, small[i%len(small)], Example{Text: small[i%len(small)].Text + " porfa", Intent: small[i%len(small)].Intent})
+	}
+	if c := (Config{}).withDefaults().forData(many); c.ConceptGrams || c.SkipGrams {
+		t.Errorf("%d examples for 3 intents are not designer-sized: %+v", len(many), c)
+	}
+	if c := (Config{GramsMax: -1}).withDefaults().forData(small); c.ConceptGrams {
+		t.Error("GramsMax < 0 must keep the grams off")
+	}
+}

@@ -22,6 +22,7 @@ import (
 // a turn coming back from an action is admitted before the newly arrived
 // ones, so that what was started is finished first.
 type gate struct {
+	size  int
 	mu    sync.Mutex
 	free  int
 	queue fifo // turns that arrived
@@ -33,7 +34,7 @@ func newGate(n int) *gate {
 	if n <= 0 {
 		return nil
 	}
-	return &gate{free: n}
+	return &gate{size: n, free: n}
 }
 
 // waiters recycles the channels turns wait on (one value each, buffered).

@@ -1,6 +1,9 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Handler handles inbound messages: the runtime is one, and channel adapters
 // feed one. Tests of adapters may use a fake.
@@ -24,6 +27,10 @@ type Turn struct {
 	Conversation  Conversation   // the state after the turn
 	Duplicate     bool           // a redelivered message: Messages are the replies already given
 	Started       bool           // the turn (re)started the conversation: its first, or the first after it closed or expired
+	// Waited is how long the turn waited for its place among the turns
+	// computing at once (see Options.ActiveTurns), before it ran and when
+	// it came back from its actions: the queueing part of its time.
+	Waited time.Duration
 }
 
 // Status is who has a conversation.

@@ -172,6 +172,14 @@ func (rt *Runtime) Reload(p *Program) error {
 	return nil
 }
 
+// ActiveTurns returns how many turns may compute at once (0: no bound).
+func (rt *Runtime) ActiveTurns() int {
+	if rt.gate == nil {
+		return 0
+	}
+	return rt.gate.size
+}
+
 // Program returns the program new conversations start with.
 func (rt *Runtime) Program() *Program { return rt.programs.Load().current.Program }
 

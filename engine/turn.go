@@ -51,8 +51,9 @@ type turn struct {
 	agentTurn   bool // a person's action (assign, send, release, close)
 	deadline    context.Context
 	cancel      context.CancelFunc
-	admitted    bool      // the turn holds a place in the runtime's gate
-	running     time.Time // when it was admitted (wall clock): its deadline counts from here
+	admitted    bool          // the turn holds a place in the runtime's gate
+	running     time.Time     // when it was admitted (wall clock): its deadline counts from here
+	waited      time.Duration // time spent waiting for a place
 
 	// Room for a typical turn's records, saving allocations.
 	entryBuf   [2]Entry
@@ -95,11 +96,13 @@ func (t *turn) free() {
 // admit waits for the turn's place among those computing at once (see
 // gate); the turn's deadline counts from then.
 func (t *turn) admit() error {
+	t0 := time.Now()
 	if err := t.rt.gate.enter(t.ctx, false); err != nil {
 		return &Error{Code: EUnavailable, Message: "too busy to run the turn", Err: err}
 	}
 	t.admitted = true
 	t.running = time.Now()
+	t.waited = t.running.Sub(t0)
 	return nil
 }
 
@@ -116,8 +119,13 @@ func (t *turn) leaveGate() {
 // not started. A turn whose context ended goes on without one: it will not
 // commit.
 func (t *turn) reenterGate() {
-	if !t.admitted && t.rt.gate.enter(t.ctx, true) == nil {
+	if t.admitted || t.rt.gate == nil {
+		return
+	}
+	t0 := time.Now()
+	if t.rt.gate.enter(t.ctx, true) == nil {
 		t.admitted = true
+		t.waited += time.Since(t0)
 	}
 }
 
@@ -1178,7 +1186,7 @@ func (t *turn) commit() *Commit {
 func (t *turn) result() *turnResult {
 	r := &turnResult{session: t.s}
 	tr := &Turn{Messages: make([]Outbound, 0, len(t.entries)-t.replies), Conversation: view(t.p, t.s, t.profile),
-		Started: t.started()}
+		Started: t.started(), Waited: t.waited}
 	if t.understood {
 		tr.Understanding = t.u
 		if tr.Understanding == nil {

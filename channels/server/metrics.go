@@ -18,6 +18,7 @@ import (
 type Metrics struct {
 	turns       *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
+	wait        prometheus.Histogram
 	errors      *prometheus.CounterVec
 	fallbacks   *prometheus.CounterVec
 	handoffs    *prometheus.CounterVec
@@ -38,6 +39,10 @@ func NewMetrics(reg prometheus.Registerer, fallbackFlow func() string, connectio
 			Name: "charla_turn_seconds", Help: "Time to handle a turn, by channel.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"channel"}),
+		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "charla_turn_wait_seconds", Help: "Time turns waited for their place among the turns computing at once (queueing under load).",
+			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "charla_turn_errors_total", Help: "Turns that failed, by channel and error code.",
 		}, []string{"channel", "code"}),
@@ -56,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer, fallbackFlow func() string, connectio
 		active:      newActiveSet(30 * time.Minute),
 		fallbackFor: fallbackFlow,
 	}
-	cs := []prometheus.Collector{m.turns, m.latency, m.errors, m.fallbacks, m.handoffs, m.convs, m.proactive,
+	cs := []prometheus.Collector{m.turns, m.latency, m.wait, m.errors, m.fallbacks, m.handoffs, m.convs, m.proactive,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "charla_active_conversations", Help: "Conversations with a turn in the last 30 minutes.",
 		}, func() float64 { return float64(m.active.count(time.Now())) }),
@@ -90,6 +95,7 @@ func (m *Metrics) Handler(h engine.Handler) engine.Handler {
 		if t == nil || t.Duplicate {
 			return t, err
 		}
+		m.wait.Observe(t.Waited.Seconds())
 		if t.Started {
 			m.convs.WithLabelValues(ch).Inc()
 		}

@@ -184,7 +184,7 @@ func TestRESTWebchatAndProactive(t *testing.T) {
 		t.Errorf("healthz: %d %v", code, v)
 	}
 	mt := metrics(t, s)
-	for _, want := range []string{`charla_turns_total{channel="rest"} 1`, `charla_turns_total{channel="webchat"} 3`, "charla_turn_seconds_bucket", `charla_proactive_total{status="queued"} 1`, "charla_active_conversations 2", "go_goroutines"} {
+	for _, want := range []string{`charla_turns_total{channel="rest"} 1`, `charla_turns_total{channel="webchat"} 3`, "charla_turn_seconds_bucket", "charla_turn_wait_seconds_bucket", `charla_proactive_total{status="queued"} 1`, "charla_active_conversations 2", "go_goroutines"} {
 		if !strings.Contains(mt, want) {
 			t.Errorf("metrics lack %q", want)
 		}

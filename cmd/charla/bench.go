@@ -34,13 +34,20 @@ func init() {
 // benchResult is what `charla bench` prints (DESIGN.md's contract, plus
 // what was measured).
 type benchResult struct {
-	Turns         int     `json:"turns"`
-	Seconds       float64 `json:"seconds"`
-	TurnsPerS     float64 `json:"turns_per_s"`
-	P50us         float64 `json:"p50_us"`
-	P99us         float64 `json:"p99_us"`
-	P999us        float64 `json:"p999_us"`
-	MaxUs         float64 `json:"max_us"`
+	Turns     int     `json:"turns"`
+	Seconds   float64 `json:"seconds"`
+	TurnsPerS float64 `json:"turns_per_s"`
+	P50us     float64 `json:"p50_us"`
+	P99us     float64 `json:"p99_us"`
+	P999us    float64 `json:"p999_us"`
+	MaxUs     float64 `json:"max_us"`
+	// The latency in two parts: waiting for a place among the turns
+	// computing at once (queueing: K in flight at X turns/s wait about K/X),
+	// and the rest (running, actions, the commit).
+	WaitP50us     float64 `json:"wait_p50_us"`
+	WaitP99us     float64 `json:"wait_p99_us"`
+	RunP50us      float64 `json:"run_p50_us"`
+	RunP99us      float64 `json:"run_p99_us"`
 	AllocsPerTurn float64 `json:"allocs_per_turn"`
 	BytesPerTurn  float64 `json:"bytes_per_turn"`
 	RSSMB         float64 `json:"rss_mb"`
@@ -52,7 +59,7 @@ type benchResult struct {
 	Store         string `json:"store"`
 	Conversations int    `json:"conversations"`
 	Concurrency   int    `json:"concurrency"`
-	ActiveTurns   int    `json:"active_turns"`
+	ActiveTurns   int    `json:"active_turns"` // 0: no bound
 	Understander  string `json:"understander"`
 	CPUs          int    `json:"cpus"`
 }
@@ -143,6 +150,7 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	lat := make([]time.Duration, *n*len(tc.Turns))
+	b.waited = make([]time.Duration, len(lat))
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -177,7 +185,13 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, "charla bench: %v\n", err)
 		return 1
 	}
+	run := make([]time.Duration, len(lat))
+	for i := range lat {
+		run[i] = lat[i] - b.waited[i]
+	}
 	slices.Sort(lat)
+	slices.Sort(run)
+	slices.Sort(b.waited)
 	turns := len(lat)
 	res := benchResult{
 		Turns:         turns,
@@ -187,12 +201,16 @@ func runBench(ctx context.Context, args []string, io stdio) int {
 		P99us:         round(float64(quantile(lat, 0.99))/1e3, 1),
 		P999us:        round(float64(quantile(lat, 0.999))/1e3, 1),
 		MaxUs:         round(float64(lat[len(lat)-1])/1e3, 1),
+		WaitP50us:     round(float64(quantile(b.waited, 0.50))/1e3, 1),
+		WaitP99us:     round(float64(quantile(b.waited, 0.99))/1e3, 1),
+		RunP50us:      round(float64(quantile(run, 0.50))/1e3, 1),
+		RunP99us:      round(float64(quantile(run, 0.99))/1e3, 1),
 		AllocsPerTurn: round(float64(m1.Mallocs-m0.Mallocs)/float64(turns), 1),
 		BytesPerTurn:  round(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(turns), 0),
 		RSSMB:         round(peakRSSMB(), 1),
 		CPUSeconds:    round(cpu.Seconds(), 3),
 		TurnsPerCPUS:  round(float64(turns)/cpu.Seconds(), 0),
-		Test:          tc.Name, Store: *storeName, Conversations: *n, Concurrency: *k, ActiveTurns: *active,
+		Test:          tc.Name, Store: *storeName, Conversations: *n, Concurrency: *k, ActiveTurns: rt.ActiveTurns(),
 		Understander: kind, CPUs: runtime.GOMAXPROCS(0),
 	}
 	enc := json.NewEncoder(io.out)
@@ -271,8 +289,9 @@ func benchable(tc *flows.TestCase) string {
 
 // bench plays a test as many conversations.
 type bench struct {
-	rt *engine.Runtime
-	tc *flows.TestCase
+	rt     *engine.Runtime
+	tc     *flows.TestCase
+	waited []time.Duration // of the measured run: each turn's Turn.Waited
 }
 
 // run plays n conversations, k at a time; lat (when not nil) receives each
@@ -329,6 +348,7 @@ func (b *bench) conversation(ctx context.Context, conv string, i int, lat []time
 		}
 		if lat != nil {
 			lat[i*turns+j] = d
+			b.waited[i*turns+j] = tr.Waited
 		}
 		if len(tr.Messages) != len(turn.Bot) {
 			return fmt.Errorf("%s turn %d (%s): want %d replies, got %d: %q", conv, j+1, turn.Pos, len(turn.Bot), len(tr.Messages), replyTexts(tr.Messages))

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/charlabot/charla/engine"
@@ -294,4 +295,58 @@ func TestActiveTurnsBound(t *testing.T) {
 	if u.most > 2 {
 		t.Fatalf("%d turns computed at once with ActiveTurns 2", u.most)
 	}
+}
+
+// blockingUnderstander holds the turns that read "espera" until release
+// is closed.
+type blockingUnderstander struct{ release chan struct{} }
+
+func (u blockingUnderstander) Understand(ctx context.Context, q engine.Query) (*engine.Understanding, error) {
+	if q.Text == "espera" {
+		<-u.release
+	}
+	return &engine.Understanding{}, nil
+}
+
+// TestDeadlineCountsFromAdmission: a turn that waited for its place longer
+// than the turn's timeout still gets the whole timeout for its actions, and
+// reports how long it waited (synctest: the clock is fake).
+func TestDeadlineCountsFromAdmission(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spec := &engine.ActionSpec{Name: "get_order", Result: orderResult}
+		p := orderBot(spec, 4)
+		p.Settings.TurnTimeout = time.Second
+		var left time.Duration
+		u := blockingUnderstander{release: make(chan struct{})}
+		h := newHarness(t, p, engine.Options{ActiveTurns: 1, Understander: u,
+			Actions: map[string]engine.ActionFunc{"get_order": func(ctx context.Context, c engine.ActionCall) (any, error) {
+				dl, _ := ctx.Deadline()
+				left = time.Until(dl)
+				return map[string]any{"id": c.Args["id"], "status": "en camino", "days": 1}, nil
+			}}})
+		h.expect("b", "mi pedido", "¿Número?")
+		go h.rt.Handle(context.Background(), engine.Inbound{Conversation: "a", Text: "espera"}) // holds the only place
+		synctest.Wait()
+		done := make(chan *engine.Turn)
+		go func() {
+			tr, err := h.rt.Handle(context.Background(), engine.Inbound{Conversation: "b", Text: "A1"})
+			if err != nil {
+				t.Error(err)
+			}
+			done <- tr
+		}()
+		synctest.Wait()
+		time.Sleep(5 * time.Second) // b waits five times its timeout
+		close(u.release)
+		tr := <-done
+		if texts(tr) != "Tu pedido A1 está en camino (1 días)." {
+			t.Fatalf("b: %q", texts(tr))
+		}
+		if left != time.Second {
+			t.Fatalf("the action had %v of the turn's 1s", left)
+		}
+		if tr.Waited != 5*time.Second {
+			t.Fatalf("Waited = %v, want 5s", tr.Waited)
+		}
+	})
 }

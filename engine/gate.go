@@ -37,9 +37,6 @@ func newGate(n int) *gate {
 	return &gate{size: n, free: n}
 }
 
-// waiters recycles the channels turns wait on (one value each, buffered).
-var waiters = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
-
 // enter waits for a place. again says the turn comes back from a wait
 // (an action) and goes before the turns that have not started. It fails
 // only when ctx ends first. A nil gate admits at once.
@@ -53,7 +50,10 @@ func (g *gate) enter(ctx context.Context, again bool) error {
 		g.mu.Unlock()
 		return nil
 	}
-	ch := waiters.Get().(chan struct{})
+	// A channel of its own, buffered: leave never blocks. Not recycled
+	// through a pool: a channel made outside a testing/synctest bubble and
+	// waited on inside would keep the bubble from ever settling.
+	ch := make(chan struct{}, 1)
 	q := &g.queue
 	if again {
 		q = &g.again
@@ -63,25 +63,21 @@ func (g *gate) enter(ctx context.Context, again bool) error {
 	done := ctx.Done()
 	if done == nil { // a context that never ends: a plain receive is cheaper than a select
 		<-ch
-		waiters.Put(ch)
 		return nil
 	}
 	select {
 	case <-ch:
-		waiters.Put(ch)
 		return nil
 	case <-done:
 	}
 	g.mu.Lock()
 	if q.remove(ch) {
 		g.mu.Unlock()
-		waiters.Put(ch)
 		return ctx.Err()
 	}
 	g.mu.Unlock()
 	// The place was handed over just as ctx ended: pass it on.
 	<-ch
-	waiters.Put(ch)
 	g.leave()
 	return ctx.Err()
 }

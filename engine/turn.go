@@ -932,15 +932,9 @@ func (t *turn) sayExpected(f *Flow, sl *Slot, ask *Ask) {
 		}
 		return
 	}
-	es, en := builtinExpected(want)
-	if es == "" {
-		return
+	if es, en := builtinExpected(want); es != "" {
+		t.sayOwn(es, en, f.Name)
 	}
-	text := es
-	if t.s.Lang == "en" || (t.s.Lang == "" && t.p.DefaultLang() == "en") {
-		text = en
-	}
-	t.emit(Entry{From: FromBot, Text: text, At: t.now, Channel: t.s.Channel, Flow: f.Name})
 }
 
 // expectedOf is what a slot's question expects (see VarExpected).
@@ -1005,11 +999,17 @@ func (t *turn) sayBuiltin(role SystemRole) {
 	default:
 		return
 	}
+	t.sayOwn(es, en, "")
+}
+
+// sayOwn says one of the runtime's own texts: English to a conversation in
+// English, Spanish to the others.
+func (t *turn) sayOwn(es, en, flow string) {
 	text := es
 	if t.s.Lang == "en" || (t.s.Lang == "" && t.p.DefaultLang() == "en") {
 		text = en
 	}
-	t.emit(Entry{From: FromBot, Text: text, At: t.now, Channel: t.s.Channel})
+	t.emit(Entry{From: FromBot, Text: text, At: t.now, Channel: t.s.Channel, Flow: flow})
 }
 
 // emit appends a transcript entry, numbering it.

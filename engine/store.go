@@ -52,6 +52,20 @@ type Store interface {
 	Close() error
 }
 
+// A StagedStore is a Store that can commit in two parts: StageCommit does
+// the work of a commit that needs the CPU (checking, encoding, applying it
+// in memory, queueing it) and returns wait, which returns once the commit
+// is durable (nil: it already is). The runtime stages a turn's commit while
+// the turn holds its place among the turns computing at once, and waits
+// after giving the place back, so that a turn waiting for the disk does not
+// hold up turns that could compute. Ownership is as for Commit; c and its
+// slices stay valid until wait returns. A Store without it is committed
+// with Commit, after the turn gave its place back.
+type StagedStore interface {
+	Store
+	StageCommit(ctx context.Context, c *Commit) (wait func() error, err error)
+}
+
 // Prune says what to delete: transcript entries and sessions idle since
 // before Transcripts, profiles not updated since before Profiles, event-log
 // entries from before Events. A zero time keeps everything of that kind.

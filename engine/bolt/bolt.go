@@ -31,7 +31,7 @@ import (
 	"github.com/charlabot/charla/engine"
 )
 
-var _ engine.Store = (*Store)(nil)
+var _ engine.StagedStore = (*Store)(nil)
 
 // SchemaVersion is the version of the file layout this package writes.
 const SchemaVersion = 1
@@ -78,8 +78,11 @@ type Store struct {
 
 // pending is a commit waiting for its transaction.
 type pending struct {
-	p    *prepared
-	done chan error
+	p       *prepared
+	done    chan error
+	session *engine.Session // to cache once committed
+	profile *engine.Profile
+	s       *Store
 }
 
 // Options configure Open.
@@ -419,18 +422,29 @@ func (p *prepared) apply(tx *bbolt.Tx) error {
 
 // Commit implements engine.Store: the changes are on disk when it returns.
 func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
-	p, err := prepare(c)
+	wait, err := s.StageCommit(ctx, c)
 	if err != nil {
 		return err
 	}
-	w := &pending{p: p, done: make(chan error, 1)}
+	return wait()
+}
+
+// StageCommit implements engine.StagedStore: it encodes the commit and
+// queues it for the committer; wait returns once its transaction is on
+// disk.
+func (s *Store) StageCommit(ctx context.Context, c *engine.Commit) (func() error, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	p, err := prepare(c)
+	if err != nil {
+		return nil, err
+	}
+	w := &pending{p: p, done: make(chan error, 1), session: c.Session, profile: c.Profile, s: s}
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
-		return engine.Errorf(engine.EUnavailable, "store closed")
+		return nil, engine.Errorf(engine.EUnavailable, "store closed")
 	}
 	s.queue = append(s.queue, w)
 	s.mu.Unlock()
@@ -438,13 +452,19 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	err = <-w.done
+	return w.wait, nil
+}
+
+// wait waits for the commit's transaction; once it is on disk, the
+// committed session and profile are what the cache holds.
+func (w *pending) wait() error {
+	err := <-w.done
 	if err == nil {
-		if c.Session != nil {
-			s.cache.put(c.Session.ID, c.Session)
+		if w.session != nil {
+			w.s.cache.put(w.session.ID, w.session)
 		}
-		if c.Profile != nil {
-			s.profiles.put(c.Profile.ID, c.Profile)
+		if w.profile != nil {
+			w.s.profiles.put(w.profile.ID, w.profile)
 		}
 	}
 	return err

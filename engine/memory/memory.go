@@ -20,7 +20,7 @@ import (
 	"github.com/charlabot/charla/engine"
 )
 
-var _ engine.Store = (*Store)(nil)
+var _ engine.StagedStore = (*Store)(nil)
 
 const shardCount = 64
 
@@ -297,6 +297,12 @@ func (s *Store) Commit(ctx context.Context, c *engine.Commit) error {
 		}
 	}
 	return nil
+}
+
+// StageCommit implements engine.StagedStore: the commit is applied at
+// once, as Commit does; there is nothing to wait for.
+func (s *Store) StageCommit(ctx context.Context, c *engine.Commit) (func() error, error) {
+	return nil, s.Commit(ctx, c)
 }
 
 func (s *Store) appendEvents(sh *shard, evs []engine.Event) {

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener, reopen ...Reopener) {
 		{"Prune", testPrune},
 		{"ConcurrentCommits", testConcurrent},
 		{"ClosedStore", testClosed},
+		{"StagedCommit", testStagedCommit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,6 +204,40 @@ func testSessionRoundTrip(t *testing.T, s engine.Store, re Reopener) engine.Stor
 	}
 	got, _ = s.Load(ctx, "c1")
 	sameSession(t, got, next)
+	return s
+}
+
+// testStagedCommit: a StagedStore's staged commit, once waited for, is
+// the same as a Commit: readable, and durable.
+func testStagedCommit(t *testing.T, s engine.Store, re Reopener) engine.Store {
+	st, ok := s.(engine.StagedStore)
+	if !ok {
+		t.Skip("not a StagedStore")
+	}
+	want := sampleSession("c1", "ana")
+	wait, err := st.StageCommit(ctx, &engine.Commit{Session: want,
+		Entries: []engine.Entry{{Seq: 1, From: engine.FromUser, Text: "hola", At: want.LastActive}},
+		Profile: &engine.Profile{ID: "ana", Created: want.Started, Updated: want.LastActive}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wait != nil {
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = reopened(t, s, re)
+	got, err := s.Load(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSession(t, got, want)
+	if p, err := s.Profile(ctx, "ana"); err != nil || p == nil {
+		t.Fatalf("profile: %v, %v", p, err)
+	}
+	if es, err := s.Transcript(ctx, "c1", 0, 0); err != nil || len(es) != 1 || es[0].Text != "hola" {
+		t.Fatalf("transcript: %v, %v", es, err)
+	}
 	return s
 }
 

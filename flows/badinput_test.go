@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/charlabot/charla/flows"
 )
@@ -42,11 +41,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start := time.Now()
 			bot, err := flows.LoadFiles(map[string]string{"bot.yaml": miniBot, tt.file: tt.src})
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("took %v", d)
-			}
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("want no error, got %v", bot.Diagnostics)
@@ -92,11 +87,7 @@ func TestHugeFile(t *testing.T) {
 		f.Write(line)
 	}
 	f.Close()
-	start := time.Now()
 	bot, err := flows.LoadDir(dir)
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v", d)
-	}
 	if err == nil || !strings.Contains(bot.Diagnostics.Error(), "nlu/es.yaml:1:1: file too large (50.0 MB; the limit is 8.0 MB)") {
 		t.Fatalf("err = %v", err)
 	}
@@ -113,18 +104,17 @@ func TestMissingBotYAML(t *testing.T) {
 }
 
 // TestManyErrors checks that a file full of broken expressions is reported
-// quickly and with a bounded number of diagnostics.
+// with a bounded number of diagnostics.
 func TestManyErrors(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("flow: x\nsteps:\n")
 	for i := 0; i < 20000; i++ {
 		b.WriteString("  - say: \"{{ nope }}\"\n")
 	}
-	start := time.Now()
+	// No wall-clock assertion (the race detector and a shared machine make
+	// times meaningless): a hang is caught by the test timeout, and the
+	// compiler's speed by BenchmarkCompile.
 	bot, err := flows.LoadFiles(map[string]string{"bot.yaml": miniBot, "flows/x.yaml": b.String()})
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
-	}
 	if err == nil || len(bot.Diagnostics) != 501 || !strings.Contains(bot.Diagnostics[500].Msg, "too many problems") {
 		t.Fatalf("%d diagnostics, last %v", len(bot.Diagnostics), bot.Diagnostics[len(bot.Diagnostics)-1])
 	}

@@ -66,6 +66,9 @@ type Bot struct {
 	GlobalRate, ChatRate float64
 	ChatBurst            int
 	Logger               *slog.Logger
+	// Sleep waits d or until ctx is done (default: a timer); tests replace
+	// it so that a retry_after or a backoff takes no wall-clock time.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	once    sync.Once
 	api     *tgbotapi.BotAPI
@@ -170,7 +173,7 @@ func (b *Bot) request(ctx context.Context, c tgbotapi.Chattable) (*tgbotapi.APIR
 		if errors.As(err, &te) && te.Code == http.StatusTooManyRequests && attempt < 3 {
 			wait := time.Duration(max(te.RetryAfter, 1)) * time.Second
 			b.logger().Warn("telegram: rate limited", "retry_after", wait)
-			if err := sleep(ctx, wait); err != nil {
+			if err := b.sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 			continue
@@ -179,7 +182,10 @@ func (b *Bot) request(ctx context.Context, c tgbotapi.Chattable) (*tgbotapi.APIR
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+func (b *Bot) sleep(ctx context.Context, d time.Duration) error {
+	if b.Sleep != nil {
+		return b.Sleep(ctx, d)
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -220,7 +226,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			b.logger().Error("telegram: getUpdates failed", "err", err, "retry_in", backoff)
-			if sleep(ctx, backoff) != nil {
+			if b.sleep(ctx, backoff) != nil {
 				break
 			}
 			backoff = min(backoff*2, time.Minute)
@@ -598,7 +604,7 @@ func (b *Bot) wait(ctx context.Context, chat int64) error {
 	if d <= 0 {
 		return nil
 	}
-	return sleep(ctx, d)
+	return b.sleep(ctx, d)
 }
 
 // bucket is a token bucket whose reservations may go into debt: reserve

@@ -37,10 +37,19 @@ func benchRuntime(b *testing.B, st engine.Store) *engine.Runtime {
 // BenchmarkTurn runs the 5-turn conversation, many conversations in
 // parallel; one op is one turn.
 func BenchmarkTurn(b *testing.B) {
-	rt := benchRuntime(b, memory.New())
+	playScript(b, benchRuntime(b, memory.New()), 0)
+}
+
+// playScript plays the conversation over and over on parallel goroutines
+// (inFlight of them; 0: one per CPU), one op a turn, and reports the CPU a
+// turn cost (cpu-ns/op).
+func playScript(b *testing.B, rt *engine.Runtime, inFlight int) {
 	ctx := context.Background()
 	var conv atomic.Int64
 	b.ReportAllocs()
+	if inFlight > 0 {
+		b.SetParallelism(max(1, inFlight/runtime.GOMAXPROCS(0)))
+	}
 	cpu0 := cpuTime()
 	defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
 	b.RunParallel(func(pb *testing.PB) {
@@ -73,25 +82,7 @@ func BenchmarkTurnInFlight(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
-			var conv atomic.Int64
-			b.ReportAllocs()
-			b.SetParallelism(100 / runtime.GOMAXPROCS(0))
-			cpu0 := cpuTime()
-			defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
-			b.RunParallel(func(pb *testing.PB) {
-				id, t := "", len(benchScript)
-				for pb.Next() {
-					if t == len(benchScript) {
-						id, t = fmt.Sprint("c", conv.Add(1)), 0
-					}
-					tr, err := rt.Handle(ctx, engine.Inbound{Conversation: id, Channel: "bench", ID: benchScript[t].user, Text: benchScript[t].user})
-					if err != nil || len(tr.Messages) != 1 || tr.Messages[0].Text != benchScript[t].bot {
-						b.Fatalf("turn %d: %v %+v", t, err, tr)
-					}
-					t++
-				}
-			})
+			playScript(b, rt, 100)
 		})
 	}
 }
@@ -152,24 +143,5 @@ func BenchmarkTurnBolt(b *testing.B) {
 			b.ReportMetric(float64(s.Commits)/float64(s.Transactions), "commits/tx")
 		}
 	}()
-	rt := benchRuntime(b, st)
-	ctx := context.Background()
-	var conv atomic.Int64
-	b.ReportAllocs()
-	b.SetParallelism(1000 / runtime.GOMAXPROCS(0))
-	cpu0 := cpuTime()
-	defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
-	b.RunParallel(func(pb *testing.PB) {
-		id, t := "", len(benchScript)
-		for pb.Next() {
-			if t == len(benchScript) {
-				id, t = fmt.Sprint("c", conv.Add(1)), 0
-			}
-			tr, err := rt.Handle(ctx, engine.Inbound{Conversation: id, Channel: "bench", ID: benchScript[t].user, Text: benchScript[t].user})
-			if err != nil || len(tr.Messages) != 1 || tr.Messages[0].Text != benchScript[t].bot {
-				b.Fatalf("turn %d: %v %+v", t, err, tr)
-			}
-			t++
-		}
-	})
+	playScript(b, benchRuntime(b, st), 1000)
 }

@@ -1,27 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/charlabot/charla/channels/terminal"
 	"github.com/charlabot/charla/engine"
 	"github.com/charlabot/charla/engine/bolt"
 	"github.com/charlabot/charla/engine/memory"
+	"github.com/charlabot/charla/flows"
 )
 
 func init() {
 	register(&command{
 		name:    "chat",
-		usage:   "chat DIR [--data DATADIR | --memory] [--user ID] [--lang es]",
+		usage:   "chat DIR [--data DATADIR | --memory] [--user ID [--verified]] [--lang es] [--mocks TEST]",
 		summary: "talk to the bot in the terminal (reads stdin: can be piped)",
 		run:     runChat,
 	})
@@ -33,12 +30,14 @@ func runChat(ctx context.Context, args []string, io stdio) int {
 	data := fs.String("data", "charla-data", "data directory (charla.db), created when missing")
 	inMemory := fs.Bool("memory", false, "keep the conversation in memory only")
 	user := fs.String("user", "", "the user's id (default: anonymous)")
+	verified := fs.Bool("verified", false, "the terminal vouches for --user, as a signed-in channel would")
 	lang := fs.String("lang", "", "the conversation's language (default: detected, else the bot's first)")
 	convID := fs.String("conversation", "", "the conversation's id (default: cli, or cli-USER)")
 	which := fs.String("understander", "auto", "auto (the trained NLU when the bot has training data, else keywords), nlu or keyword")
+	mocks := fs.String("mocks", "", "answer the bot's actions with the mocks of the conversation test of this name (DIR/tests), as charla test does")
 	fs.Usage = func() {
-		fmt.Fprintln(io.err, "usage: charla chat DIR [--data DATADIR | --memory] [--user ID] [--lang es]")
-		fmt.Fprintln(io.err, "commands: /reset, /state, /lang LANG, /quit; a number presses that button")
+		fmt.Fprintln(io.err, "usage: charla chat DIR [--data DATADIR | --memory] [--user ID [--verified]] [--lang es] [--mocks TEST]")
+		fmt.Fprintln(io.err, "commands: "+terminal.Help)
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -53,7 +52,18 @@ func runChat(ctx context.Context, args []string, io stdio) int {
 	if bot == nil {
 		return code
 	}
-	u, _, err := understanderFor(bot.Program, *which)
+	prog := bot.Program
+	var tc *flows.TestCase
+	if *mocks != "" {
+		if tc = bot.Test(*mocks); tc == nil {
+			fmt.Fprintf(io.err, "charla chat: --mocks: no conversation test named %q in %s\n", *mocks, filepath.Join(pos[0], "tests"))
+			return 2
+		}
+	}
+	if note := goActionsNote(prog, tc); note != "" {
+		fmt.Fprintln(io.err, note)
+	}
+	u, _, err := understanderFor(prog, *which)
 	if err != nil {
 		fmt.Fprintf(io.err, "charla chat: %v\n", err)
 		return 1
@@ -70,196 +80,60 @@ func runChat(ctx context.Context, args []string, io stdio) int {
 		store = st
 	}
 	defer store.Close()
-	c := &chat{io: io, tty: isTerminal(io.in), user: *user, lang: *lang, conv: *convID}
-	if c.conv == "" {
-		c.conv = "cli"
-		if c.user != "" {
-			c.conv = "cli-" + c.user
-		}
+	var rt *engine.Runtime
+	opts := engine.Options{Store: store, Understander: u}
+	if tc != nil {
+		opts.Actions = mockActions(prog, tc, func() *engine.Runtime { return rt }, nil)
 	}
-	rt, err := engine.NewRuntime(bot.Program, engine.Options{Store: store, Understander: u,
-		Senders: map[string]engine.Sender{"cli": engine.SenderFunc(c.proactive)}})
-	if err != nil {
+	if rt, err = engine.NewRuntime(prog, opts); err != nil {
 		fmt.Fprintf(io.err, "charla chat: %v\n", err)
 		return 1
 	}
-	c.rt = rt
+	c := &terminal.Chat{In: io.in, Out: io.out, Err: io.err, TTY: terminal.IsTerminal(io.in), Name: "charla chat",
+		User: *user, Verified: *verified, Lang: *lang, Conversation: *convID}
 	ctx, cancel := context.WithCancel(ctx)
+	var timers sync.WaitGroup
+	timers.Go(func() { rt.Run(ctx) }) // reminders and wait timeouts while chatting
+	defer timers.Wait()               // before the store closes
 	defer cancel()
-	go rt.Run(ctx) // reminders and wait timeouts while chatting
-	if c.tty {
-		fmt.Fprintf(io.out, "%s — /reset, /state, /lang LANG, /quit\n", bot.Program.Name)
+	if c.TTY {
+		fmt.Fprintf(io.out, "%s — %s\n", prog.Name, terminal.Help)
 	}
-	return c.loop(ctx)
-}
-
-// chat is a terminal conversation.
-type chat struct {
-	io               stdio
-	rt               *engine.Runtime
-	tty              bool
-	user, lang, conv string
-	mu               sync.Mutex
-	choices          []engine.OutChoice // the buttons of the last reply
-	n                int
-}
-
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-func (c *chat) prompt() {
-	if c.tty {
-		fmt.Fprint(c.io.out, "\033[1m> \033[0m")
-	}
-}
-
-func (c *chat) loop(ctx context.Context) int {
-	sc := bufio.NewScanner(c.io.in)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	c.prompt()
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if quit := c.line(ctx, line); quit {
-			return 0
-		}
-		c.prompt()
-	}
-	if c.tty {
-		fmt.Fprintln(c.io.out)
+	if err := c.Run(ctx, rt); err != nil {
+		fmt.Fprintf(io.err, "charla chat: %v\n", err)
+		return 1
 	}
 	return 0
 }
 
-// line handles one line typed; it reports whether to stop.
-func (c *chat) line(ctx context.Context, line string) bool {
-	cmd := strings.Fields(line)
-	if len(cmd) > 0 && strings.HasPrefix(cmd[0], "/") && len(cmd[0]) > 1 {
-		switch cmd[0] {
-		case "/quit", "/exit":
-			return true
-		case "/reset":
-			if err := c.rt.Reset(ctx, c.conv); err != nil {
-				c.errorf("%v", err)
-			} else {
-				c.note("(conversation reset)")
-			}
-			return false
-		case "/state":
-			c.state(ctx)
-			return false
-		case "/lang":
-			if len(cmd) != 2 {
-				c.errorf("usage: /lang LANG (%s)", strings.Join(c.rt.Program().Languages, ", "))
-				return false
-			}
-			if err := c.rt.SetLang(ctx, c.conv, cmd[1]); err != nil {
-				c.errorf("%v", err)
-				return false
-			}
-			c.lang = cmd[1]
-			c.note("(language: " + cmd[1] + ")")
-			return false
+// goActionsNote says, once, which of the bot's actions are Go functions
+// that only the program embedding the bot provides (no `http:` in
+// actions.yaml, and no mock in tc): in charla chat they fail, and the
+// flows take their error paths. It is "" when there are none.
+func goActionsNote(prog *engine.Program, tc *flows.TestCase) string {
+	var names []string
+	for _, a := range prog.Actions {
+		if a.HTTP == nil && (tc == nil || len(tc.Mocks[a.Name]) == 0) {
+			names = append(names, a.Name)
 		}
 	}
-	c.n++
-	in := engine.Inbound{Conversation: c.conv, User: c.user, Channel: "cli", Lang: c.lang, Text: line}
-	c.mu.Lock()
-	if k, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && k >= 1 && k <= len(c.choices) {
-		in.Choice, in.Text = c.choices[k-1].Value, c.choices[k-1].Label
+	if len(names) == 0 {
+		return ""
 	}
-	c.mu.Unlock()
-	tr, err := c.rt.Handle(ctx, in)
-	if err != nil {
-		c.errorf("%s", engine.ErrMessage(err))
-		return false
+	list := strings.Join(names, ", ")
+	if len(names) > 5 {
+		list = strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
 	}
-	c.show(tr.Messages)
-	return false
-}
-
-// show prints the bot's messages, buttons as a numbered list.
-func (c *chat) show(ms []engine.Outbound) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, m := range ms {
-		text := m.Text
-		if m.From == engine.FromAgent {
-			text = "[agent] " + text
-		}
-		if c.tty {
-			fmt.Fprintf(c.io.out, "\033[36m%s\033[0m\n", text)
-		} else {
-			fmt.Fprintln(c.io.out, text)
-		}
-		if m.Image != "" {
-			fmt.Fprintf(c.io.out, "  (image: %s)\n", m.Image)
-		}
-		if m.Link != nil {
-			fmt.Fprintf(c.io.out, "  %s <%s>\n", m.Link.Label, m.Link.URL)
-		}
-		for i, ch := range m.Choices {
-			fmt.Fprintf(c.io.out, "  %d. %s\n", i+1, ch.Label)
-		}
-		if len(m.Choices) > 0 {
-			c.choices = m.Choices
-		}
+	if tc != nil {
+		return fmt.Sprintf("charla chat: note: test %s has no mocks for %s, Go functions of the program that embeds the bot: here they fail.", tc.Name, list)
 	}
-	if len(ms) > 0 && len(ms[len(ms)-1].Choices) == 0 {
-		c.choices = nil
+	what := fmt.Sprintf("the bot's %d actions (%s) are Go functions", len(names), list)
+	fail := "they fail"
+	if len(names) == 1 {
+		what, fail = fmt.Sprintf("the bot's action %s is a Go function", list), "it fails"
 	}
-}
-
-// proactive prints a message sent outside a turn (a reminder, an event).
-func (c *chat) proactive(_ context.Context, o engine.Outbound) error {
-	c.show([]engine.Outbound{o})
-	return nil
-}
-
-func (c *chat) state(ctx context.Context) {
-	conv, err := c.rt.Conversation(ctx, c.conv)
-	if err != nil {
-		c.errorf("%s", engine.ErrMessage(err))
-		return
-	}
-	s, _ := c.rt.Session(ctx, c.conv)
-	type frame struct {
-		Flow string         `json:"flow"`
-		Step int            `json:"step"`
-		Mode string         `json:"mode"`
-		Vars map[string]any `json:"vars,omitempty"`
-	}
-	out := struct {
-		*engine.Conversation
-		Stack   []frame `json:"stack"`
-		Version string  `json:"version"`
-		Turns   int     `json:"turns"`
-	}{Conversation: conv, Stack: []frame{}}
-	if s != nil {
-		out.Version, out.Turns = s.Version, s.Turns
-		for _, f := range s.Stack {
-			out.Stack = append(out.Stack, frame{f.Flow, f.Step, [...]string{"running", "asking", "waiting", "handoff"}[f.Mode%4], f.Vars.Map()})
-		}
-	}
-	b, _ := json.MarshalIndent(out, "", "  ")
-	c.mu.Lock()
-	fmt.Fprintln(c.io.out, string(b))
-	c.mu.Unlock()
-}
-
-func (c *chat) note(s string) {
-	if c.tty {
-		fmt.Fprintf(c.io.out, "\033[2m%s\033[0m\n", s)
-	} else {
-		fmt.Fprintln(c.io.out, s)
-	}
-}
-
-func (c *chat) errorf(format string, args ...any) {
-	fmt.Fprintf(c.io.err, "charla chat: "+format+"\n", args...)
+	return "charla chat: note: " + what + " that the program embedding the bot provides, not charla chat: here " + fail +
+		", and the flows take their error paths.\n" +
+		"  Chat through that program instead (the reference shop bot: go run ./examples/ecommerce --chat)," +
+		" or answer them with the mocks of a conversation test: --mocks TEST."
 }

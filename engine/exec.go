@@ -224,6 +224,12 @@ func (t *turn) afterPop(popped Frame) {
 // ("Volviendo a tu cambio de talla:").
 func (t *turn) resume(fr *Frame) {
 	fr.Mode, fr.Reprompt = ModeRunning, true
+	t.preface(fr)
+}
+
+// preface runs the resume system flow over fr, which goes on after it:
+// "Volviendo a tu cambio de talla…".
+func (t *turn) preface(fr *Frame) {
 	rf := t.p.SystemFlow(SysResume)
 	if rf == nil || rf.Name == fr.Flow {
 		return

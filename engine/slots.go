@@ -11,6 +11,7 @@ import (
 type fill struct {
 	slot  *Slot
 	value any
+	ent   int // the index of the entity it came from in the understanding
 }
 
 // slotTakes reports whether an entity fills a slot outside of its question:
@@ -33,7 +34,9 @@ func slotTakes(s *Slot, entity string) bool {
 }
 
 // entityFills returns, for each slot of flow f and each conversation- or
-// user-scoped slot, the first entity of the message that fills it.
+// user-scoped slot, the first entity of the message that fills it. An
+// entity a slot already took in this turn (see turn.used) fills nothing
+// more.
 func (t *turn) entityFills(f *Flow) []fill {
 	if t.u == nil || len(t.u.Entities) == 0 {
 		return nil
@@ -45,12 +48,12 @@ func (t *turn) entityFills(f *Flow) []fill {
 				return
 			}
 		}
-		for _, e := range t.u.Entities {
-			if !slotTakes(s, e.Entity) {
+		for i, e := range t.u.Entities {
+			if !slotTakes(s, e.Entity) || t.isUsed(i) {
 				continue
 			}
 			if v, err := coerceSlot(s, NormalizeValue(e.Value)); err == nil && v != nil {
-				out = append(out, fill{s, v})
+				out = append(out, fill{s, v, i})
 				return
 			}
 		}
@@ -66,6 +69,19 @@ func (t *turn) entityFills(f *Flow) []fill {
 	return out
 }
 
+// isUsed reports whether entity i of the message filled a slot in this
+// turn. Entities past the 64th are never reused.
+func (t *turn) isUsed(i int) bool {
+	return i >= 64 || (i >= 0 && t.used&(1<<uint(i)) != 0)
+}
+
+// use notes that entity i (-1: none, the text) filled a slot.
+func (t *turn) use(i int) {
+	if i >= 0 && i < 64 {
+		t.used |= 1 << uint(i)
+	}
+}
+
 // fillFrom fills the unfilled slots the message has values for (except
 // skip), when the values are valid.
 func (t *turn) fillFrom(fr *Frame, f *Flow, fills []fill, skip *Slot) {
@@ -78,28 +94,55 @@ func (t *turn) fillFrom(fr *Frame, f *Flow, fills []fill, skip *Slot) {
 		}
 		if t.valid(fr, c.slot, c.value) {
 			t.setSlot(fr, c.slot, c.value)
+			t.use(c.ent)
 		}
 	}
 }
 
-// answer tries the message as the answer to the pending question. A
-// message that changes an answer already given is a correction: the flow
-// goes back to just after that question, forgets what followed, and runs
-// again from there. It reports whether the message was taken.
-func (t *turn) answer(fr *Frame, f *Flow, ask *Ask) bool {
+// readMode says which readings of a message may answer a question.
+type readMode uint8
+
+const (
+	// readAll: any reading (the question on top).
+	readAll readMode = iota
+	// readExact: no loose reading — free text or a yes/no word — since the
+	// message is tried on a question it was not the reply to (a question a
+	// digression interrupted; see turn.answerInterrupted).
+	readExact
+	// readEntities: only entities no slot took yet, since the message was
+	// already the answer to another question (see turn.carryOver).
+	readEntities
+)
+
+// reading is what a message says to a pending question: new values for
+// slots already filled (corrections) and the pending slot's value.
+type reading struct {
+	sl        *Slot
+	fills     []fill
+	changes   []fill // new values for slots already filled
+	rewind    int    // the index of the earliest corrected question, or -1
+	corrected *Slot
+	value     any  // the pending slot's value, not validated yet; nil: none
+	ent       int  // the entity it came from, or -1
+	generic   bool // value came from a loose reading
+}
+
+// read reads the message as the answer to the pending question of frame
+// fr (of flow f, at ask). It changes nothing.
+func (t *turn) read(fr *Frame, f *Flow, ask *Ask, mode readMode) reading {
+	r := reading{rewind: -1, ent: -1}
 	sl := t.p.slot(f, ask.Slot)
 	if sl == nil {
-		return false
+		return r
 	}
-	fills := t.entityFills(f)
+	r.sl = sl
+	r.fills = t.entityFills(f)
 	// A message that asks for another flow ("¿y dónde está mi pedido
 	// A1002?" in the middle of an exchange of A1001) is a digression, not a
 	// correction of what this flow was told.
 	elsewhere := t.triggersElsewhere(f)
 	// Corrections: a new value for a slot already filled.
-	rewind, corrected := -1, (*Slot)(nil)
-	var changes []fill
-	for _, c := range fills {
+	for _, c := range r.fills {
 		if c.slot == sl || c.slot.Type == SlotBoolean || elsewhere {
 			continue
 		}
@@ -107,14 +150,45 @@ func (t *turn) answer(fr *Frame, f *Flow, ask *Ask) bool {
 		if !ok || ValuesEqual(cur, c.value) || !t.valid(fr, c.slot, c.value) {
 			continue
 		}
-		changes = append(changes, c)
-		if ai := f.AskIndex(c.slot.Name); ai >= 0 && ai < fr.Step && (rewind < 0 || ai < rewind) {
-			rewind, corrected = ai, c.slot
+		r.changes = append(r.changes, c)
+		if ai := f.AskIndex(c.slot.Name); ai >= 0 && ai < fr.Step && (r.rewind < 0 || ai < r.rewind) {
+			r.rewind, r.corrected = ai, c.slot
 		}
 	}
-	if rewind >= 0 {
-		if corrected.Scope == ScopeFlow {
-			if i := fr.Vars.Index(corrected.Name); i >= 0 {
+	if r.rewind >= 0 {
+		return r
+	}
+	r.value, r.generic, r.ent = t.readPending(sl, r.fills, mode)
+	if r.value != nil && r.generic {
+		if mode != readAll {
+			r.value = nil
+		} else if role := t.systemRole(); role == SysCancel || role == SysHuman {
+			// "olvídalo", "quiero hablar con una persona" are not
+			// free-text answers nor a "no".
+			r.value = nil
+		}
+	}
+	return r
+}
+
+// takes reports whether a reading would be taken: a correction, or a valid
+// value for the pending slot.
+func (t *turn) takes(fr *Frame, r *reading) bool {
+	return r.rewind >= 0 || (r.value != nil && t.valid(fr, r.sl, r.value))
+}
+
+// apply takes a reading: a correction makes the flow go back to just after
+// the corrected question, forget what followed, and run again from there;
+// an answer fills the pending slot (and whatever else the message fills).
+// It reports whether the message was taken; a value that validation
+// refused is noted in t.rejected.
+func (t *turn) apply(fr *Frame, f *Flow, r *reading) bool {
+	if r.sl == nil {
+		return false
+	}
+	if r.rewind >= 0 {
+		if r.corrected.Scope == ScopeFlow {
+			if i := fr.Vars.Index(r.corrected.Name); i >= 0 {
 				for _, v := range fr.Vars[i+1:] {
 					t.touch(fr, v.Name, nil)
 				}
@@ -122,37 +196,41 @@ func (t *turn) answer(fr *Frame, f *Flow, ask *Ask) bool {
 				fr.Vars = fr.Vars[:i+1]
 			}
 		}
-		for _, c := range changes {
+		for _, c := range r.changes {
 			t.setSlot(fr, c.slot, c.value)
+			t.use(c.ent)
 		}
-		t.fillFrom(fr, f, fills, nil)
-		fr.Step, fr.Mode, fr.Tries, fr.Reprompt = rewind+1, ModeRunning, 0, false
+		t.fillFrom(fr, f, r.fills, nil)
+		fr.Step, fr.Mode, fr.Tries, fr.Reprompt = r.rewind+1, ModeRunning, 0, false
+		t.answered = true
 		t.gotIt()
 		return true
 	}
-	for _, c := range changes { // corrections of what was not asked yet
+	for _, c := range r.changes { // corrections of what was not asked yet
 		t.setSlot(fr, c.slot, c.value)
+		t.use(c.ent)
 	}
-	v, generic := t.readPending(sl, fills)
-	if v == nil {
+	if r.value == nil {
 		return false
 	}
-	if generic {
-		// "olvídalo", "quiero hablar con una persona" are not free-text
-		// answers nor a "no".
-		if r := t.systemRole(); r == SysCancel || r == SysHuman {
-			return false
-		}
-	}
-	if !t.valid(fr, sl, v) {
-		t.rejected = sl
+	if !t.valid(fr, r.sl, r.value) {
+		t.rejected = r.sl
 		return false
 	}
-	t.setSlot(fr, sl, v)
-	t.fillFrom(fr, f, fills, sl)
+	t.setSlot(fr, r.sl, r.value)
+	t.use(r.ent)
+	t.fillFrom(fr, f, r.fills, r.sl)
 	fr.Mode, fr.Tries, fr.Reprompt = ModeRunning, 0, false
+	t.answered = true
 	t.gotIt()
 	return true
+}
+
+// answer tries the message as the answer to the pending question (see
+// read and apply). It reports whether the message was taken.
+func (t *turn) answer(fr *Frame, f *Flow, ask *Ask) bool {
+	r := t.read(fr, f, ask, readAll)
+	return t.apply(fr, f, &r)
 }
 
 // triggersElsewhere reports whether the message starts a flow other than
@@ -164,94 +242,112 @@ func (t *turn) triggersElsewhere(f *Flow) bool {
 
 // readPending reads the pending slot's value from the message: an entity
 // that fills it, else the text read as the slot's type. generic says the
-// value came from a loose reading (any text, a yes or no word).
-func (t *turn) readPending(sl *Slot, fills []fill) (v any, generic bool) {
+// value came from a loose reading (any text, a yes or no word); ent is the
+// entity it came from, or -1. In readEntities mode only entities no slot
+// took yet are read.
+func (t *turn) readPending(sl *Slot, fills []fill, mode readMode) (v any, generic bool, ent int) {
 	for _, c := range fills {
 		if c.slot == sl {
-			return c.value, false
+			return c.value, false, c.ent
 		}
 	}
-	text := strings.TrimSpace(t.in.Text)
-	ent := func(names ...string) (any, bool) {
+	entity := func(names ...string) (any, int) {
 		if t.u == nil {
-			return nil, false
+			return nil, -1
 		}
-		for _, e := range t.u.Entities {
+		for i, e := range t.u.Entities {
+			if t.isUsed(i) {
+				continue
+			}
 			for _, n := range names {
 				if e.Entity == n {
 					if v, err := coerceSlot(sl, NormalizeValue(e.Value)); err == nil && v != nil {
-						return v, true
+						return v, i
 					}
 				}
 			}
 		}
-		return nil, false
+		return nil, -1
 	}
+	if mode == readEntities {
+		switch sl.Type {
+		case SlotNumber, SlotInteger:
+			v, ent = entity(EntityNumber, EntitySize)
+		case SlotEmail:
+			v, ent = entity(EntityEmail)
+		case SlotPhone:
+			v, ent = entity(EntityPhone)
+		case SlotDate:
+			v, ent = entity(EntityDate)
+		}
+		return v, false, ent
+	}
+	text := strings.TrimSpace(t.in.Text)
 	switch sl.Type {
 	case SlotText:
 		if text != "" {
-			return text, true
+			return text, true, -1
 		}
 	case SlotNumber, SlotInteger:
-		if v, ok := ent(EntityNumber, EntitySize); ok {
-			return v, false
+		if v, i := entity(EntityNumber, EntitySize); v != nil {
+			return v, false, i
 		}
 		if f, _, ok := ReadNumber(text); ok {
 			if v, err := coerceSlot(sl, f); err == nil {
-				return v, false
+				return v, false, -1
 			}
 		}
 	case SlotBoolean:
-		if v, ok := ent(EntityBoolean); ok {
-			return v, true
+		if v, i := entity(EntityBoolean); v != nil {
+			return v, true, i
 		}
 		if yes, ok := ReadYesNo(text); ok {
-			return yes, true
+			return yes, true, -1
 		}
 	case SlotChoice:
 		if c, ok := matchChoice(sl, text); ok {
-			return c, false
+			return c, false, -1
 		}
 	case SlotEmail:
-		if v, ok := ent(EntityEmail); ok {
-			return v, false
+		if v, i := entity(EntityEmail); v != nil {
+			return v, false, i
 		}
 		if m := emailRE.FindString(text); m != "" {
-			return m, false
+			return m, false, -1
 		}
 	case SlotPhone:
-		if v, ok := ent(EntityPhone); ok {
-			return v, false
+		if v, i := entity(EntityPhone); v != nil {
+			return v, false, i
 		}
 		if m := phoneRE.FindString(text); m != "" && countDigits(m) >= 7 {
-			return strings.TrimSpace(m), false
+			return strings.TrimSpace(m), false, -1
 		}
 	case SlotDate:
-		if v, ok := ent(EntityDate); ok {
-			return v, false
+		if v, i := entity(EntityDate); v != nil {
+			return v, false, i
 		}
 		if d, err := ParseDate(text); err == nil {
-			return d, false
+			return d, false, -1
 		}
 	case SlotPattern:
 		if sl.Pattern != nil {
 			if m, ok := findWord(sl.Pattern, text); ok {
-				return m, false
+				return m, false, -1
 			}
 		}
 	case SlotLocation:
 		if l := t.in.Location; l != nil {
-			return map[string]any{"lat": l.Lat, "lon": l.Lon, "name": l.Name, "address": l.Address}, false
+			return map[string]any{"lat": l.Lat, "lon": l.Lon, "name": l.Name, "address": l.Address}, false, -1
 		}
 	case SlotAttachment:
 		for _, a := range t.in.Attachments {
 			if acceptsAttachment(sl, a) {
 				return map[string]any{"id": a.ID, "kind": a.Kind, "url": a.URL, "name": a.Name,
-					"mime": a.MIME, "caption": a.Caption, "size": a.Size}, false
+					"mime": a.MIME, "caption": a.Caption, "size": a.Size}, false, -1
 			}
 		}
 	}
-	return nil, false
+	return nil, false, -1
 }
 
 // readChoice reads a pressed button as the pending slot's value.

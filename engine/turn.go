@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,9 +42,12 @@ type turn struct {
 	guarded     bool // the loop guard has stopped this turn once
 	failing     bool // the error flow is running
 	stopped     bool
-	calls       int    // action calls so far (part of the idempotency key)
-	rejected    *Slot  // the pending slot's answer failed validation
-	handoffNote string // why a person is asked for, when no step says
+	calls       int      // action calls so far (part of the idempotency key)
+	rejected    *Slot    // the pending slot's answer failed validation
+	used        uint64   // bit i: entity i of the understanding filled a slot (see entityFills)
+	answered    bool     // the message was taken as the answer to a question
+	expect      []string // the entities the understanding was asked to expect
+	handoffNote string   // why a person is asked for, when no step says
 	handoffReq  *HandoffRequest
 	forward     *Entry
 	userTurn    bool // a message from the user (not an event, timer or agent)
@@ -355,18 +359,27 @@ func (t *turn) choiceLabel(value string) string {
 // question, with its flow and Ask step.
 func (t *turn) pending() (*Frame, *Flow, *Ask) {
 	fr := t.s.Top()
+	if f, ask := t.askOf(fr); ask != nil {
+		return fr, f, ask
+	}
+	return nil, nil, nil
+}
+
+// askOf returns, for a frame waiting for the answer to a question, its
+// flow and Ask step.
+func (t *turn) askOf(fr *Frame) (*Flow, *Ask) {
 	if fr == nil || fr.Mode != ModeAsking {
-		return nil, nil, nil
+		return nil, nil
 	}
 	f := t.p.Flow(fr.Flow)
 	if f == nil || fr.Step >= len(f.Steps) {
-		return nil, nil, nil
+		return nil, nil
 	}
 	ask, ok := f.Steps[fr.Step].(*Ask)
 	if !ok {
-		return nil, nil, nil
+		return nil, nil
 	}
-	return fr, f, ask
+	return f, ask
 }
 
 func (t *turn) onText() {
@@ -383,6 +396,9 @@ func (t *turn) onText() {
 		if t.answer(fr, f, ask) {
 			return
 		}
+		if t.answerInterrupted() {
+			return
+		}
 		if t.route(true) {
 			return
 		}
@@ -395,6 +411,87 @@ func (t *turn) onText() {
 	t.fallback()
 }
 
+// answerInterrupted takes the message as the answer to a question that a
+// digression interrupted, when the question on top could not use it:
+// "entonces la 43" at the order status's "¿Quieres que te avise?", pushed
+// over a size exchange asking "¿Qué talla necesitas?". The flows above that
+// question are left (flow_abandoned, detail left), the resume flow says
+// where the conversation is back, and the flow goes on with the answer.
+//
+// The frames below the top are tried nearest first; a frame is a candidate
+// when it waits for an answer and a digression was pushed right over it.
+// Only an exact reading counts — an entity, a number, a choice, a pattern, a
+// date, an email — never free text or a yes/no word, which any question
+// would take. Nothing is tried when the message triggers another flow
+// (than the candidate's), or when a flow to leave is not interruptible, is a
+// system flow, or waits for an event or a person. The message is read again
+// expecting what the candidate's question takes (a bare "43" is a size only
+// to a question about sizes).
+func (t *turn) answerInterrupted() bool {
+	m := t.match()
+	if m.flow != nil && t.p.roleOf[m.flow.Name] != "" {
+		return false
+	}
+	for i := len(t.s.Stack) - 2; i >= 0; i-- {
+		above := &t.s.Stack[i+1]
+		af := t.p.Flow(above.Flow)
+		if af == nil || !af.Interruptible || t.p.roleOf[af.Name] != "" || above.Mode == ModeHandoff || above.Mode == ModeWaiting {
+			return false
+		}
+		fr := &t.s.Stack[i]
+		if above.Kind != FrameDigression {
+			continue
+		}
+		f, ask := t.askOf(fr)
+		if ask == nil || (m.flow != nil && m.flow != f) {
+			continue
+		}
+		sl := t.p.slot(f, ask.Slot)
+		if sl == nil {
+			continue
+		}
+		// Read it as that question would, with the stack cut there.
+		stack, u, used, expect := t.s.Stack, t.u, t.used, t.expect
+		t.s.Stack = stack[:i+1]
+		t.dropEnv()
+		t.understandFor(sl)
+		r := t.read(fr, f, ask, readExact)
+		ok := t.takes(fr, &r)
+		t.s.Stack = stack
+		t.dropEnv()
+		if !ok {
+			t.u, t.used, t.expect = u, used, expect
+			continue
+		}
+		for len(t.s.Stack) > i+1 {
+			left := t.popFrame()
+			if left.Kind != FrameResume {
+				ev := t.newEvent(EvFlowAbandoned, left.Flow, "left")
+				ev.Outcome = OutcomeAbandoned
+				t.events = append(t.events, ev)
+			}
+		}
+		t.apply(fr, f, &r)
+		t.preface(fr)
+		return true
+	}
+	return false
+}
+
+// understandFor reads the message again when a question about slot sl
+// expects other entities than the first reading did.
+func (t *turn) understandFor(sl *Slot) {
+	want := expectedEntities(sl)
+	if t.rt.nlu == nil || !t.understood || slices.Equal(want, t.expect) {
+		return
+	}
+	u, err := t.rt.nlu.Understand(t.ctx, Query{Text: strings.TrimSpace(t.in.Text), Lang: t.s.Lang, Now: t.now, Expect: want})
+	if err != nil || u == nil {
+		return
+	}
+	t.u, t.used, t.expect = u, 0, want
+}
+
 func (t *turn) onChoice(value string) {
 	if fr, f, ask := t.pending(); fr != nil {
 		sl := t.p.slot(f, ask.Slot)
@@ -402,6 +499,7 @@ func (t *turn) onChoice(value string) {
 			if t.valid(fr, sl, v) {
 				t.setSlot(fr, sl, v)
 				fr.Mode, fr.Tries, fr.Reprompt = ModeRunning, 0, false
+				t.answered = true
 				t.gotIt()
 				return
 			}
@@ -514,6 +612,7 @@ func (t *turn) understand(text string) {
 			q.Expect = expectedEntities(sl)
 		}
 	}
+	t.expect = q.Expect
 	u, err := t.rt.nlu.Understand(t.ctx, q)
 	if err != nil {
 		t.rt.log.Warn("understander failed", "conversation", t.s.ID, "err", err)

@@ -1,0 +1,118 @@
+package engine_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/engine/keyword"
+)
+
+const (
+	txtNotify   = "¿Te aviso cuando avance?"
+	txtNotified = "Te aviso."
+)
+
+// askingBot is sizeBot whose order status, a digression, asks a yes/no
+// question of its own.
+func askingBot(interruptible bool) *engine.Program {
+	p := sizeBot()
+	os := p.Flow("order_status")
+	os.Interruptible = interruptible
+	os.Slots = []*engine.Slot{{Name: "notify", Type: engine.SlotBoolean}}
+	os.Steps = []engine.Step{
+		&engine.Say{Message: msg("Tu pedido va en camino.")},
+		&engine.Ask{Slot: "notify", Prompt: msg(txtNotify), Exhausted: engine.Default},
+		&engine.Branch{Cond: engine.MustExpr("notify"), Else: 4},
+		&engine.Say{Message: msg(txtNotified)},
+	}
+	if err := p.Check(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// toNotify brings conversation c to the order status's question, pushed
+// over the size exchange's question about the size.
+func toNotify(h *harness, c string) {
+	h.t.Helper()
+	h.expect(c, "quiero cambiar la talla", txtAskOrder)
+	h.expect(c, "A1234", txtAskSize)
+	h.expect(c, "¿y dónde está mi pedido?", "Tu pedido va en camino.", txtNotify)
+}
+
+func TestAnswerToTheInterruptedQuestion(t *testing.T) {
+	p := askingBot(true)
+	h := newHarness(t, p, withNLU(p))
+	toNotify(h, "c")
+	// Not a yes or no, but a size: back to the exchange, with it.
+	tr := h.expect("c", "entonces la 43", "Volviendo a tu cambio de talla:", "Confirm the exchange of order A1234 to size 43?")
+	if tr.Conversation.Flow != "size_exchange" || tr.Conversation.Slots["size"] != 43.0 {
+		t.Fatalf("after the answer: %+v", tr.Conversation)
+	}
+	evs, _ := h.rt.Events(context.Background(), 0, 0)
+	if !hasEvent(evs, engine.EvFlowAbandoned, "order_status", "left") {
+		t.Fatalf("the order status should be left: %+v", evs)
+	}
+	h.expect("c", "sí", "Done! Order A1234 will be exchanged to size 43. You will receive an email with the return label.")
+}
+
+func TestInterruptedQuestionTopWins(t *testing.T) {
+	p := askingBot(true)
+	h := newHarness(t, p, withNLU(p))
+	// A yes answers the question on top; the exchange is resumed after it.
+	toNotify(h, "c")
+	h.expect("c", "sí", txtNotified, "Volviendo a tu cambio de talla:", txtRetrySize)
+	// Free text is no answer to a number below: the question on top is
+	// asked again.
+	toNotify(h, "d")
+	h.expect("d", "la grande", "Respóndeme sí o no, por favor.", txtNotify)
+	// A message that starts another flow is a digression, not an answer
+	// below: "hola 43" greets.
+	toNotify(h, "e")
+	tr := h.say("e", "hola 43")
+	if texts(tr) != txtGreeting+" | Volviendo a el estado de tu pedido: | "+txtNotify {
+		t.Fatalf("hola 43: %q", texts(tr))
+	}
+	// An invalid value for the question below is no answer to it either.
+	toNotify(h, "f")
+	h.expect("f", "la 50", "Respóndeme sí o no, por favor.", txtNotify)
+}
+
+func TestInterruptedQuestionNotInterruptible(t *testing.T) {
+	// A digression that keeps the shopper on its question is not left.
+	p := askingBot(false)
+	h := newHarness(t, p, withNLU(p))
+	toNotify(h, "c")
+	h.expect("c", "43", "Respóndeme sí o no, por favor.", txtNotify)
+}
+
+// expecting adds a "size" entity to a bare number only when the question
+// expects sizes, as the real NLU does.
+type expecting struct{ engine.Understander }
+
+func (e expecting) Understand(ctx context.Context, q engine.Query) (*engine.Understanding, error) {
+	u, err := e.Understander.Understand(ctx, q)
+	if err != nil || !slices.Contains(q.Expect, engine.EntitySize) {
+		return u, err
+	}
+	if n, ok := u.Entity(engine.EntityNumber); ok {
+		u.Entities = append(u.Entities, engine.Entity{Entity: engine.EntitySize, Value: n.Value, Text: n.Text, Start: n.Start, End: n.End})
+	}
+	return u, nil
+}
+
+func TestInterruptedQuestionReadAsItExpects(t *testing.T) {
+	p := askingBot(true)
+	se := p.Flow("size_exchange")
+	se.Slot("size").Entity = engine.EntitySize // taken only from a size entity
+	se.Slot("size").Type = engine.SlotText
+	se.Slot("size").Validate = engine.MustExpr(`size matches "^[0-9]+$"`)
+	h := newHarness(t, p, engine.Options{Understander: expecting{keyword.New(p)}})
+	toNotify(h, "c")
+	tr := h.expect("c", "43", "Volviendo a tu cambio de talla:", "Confirm the exchange of order A1234 to size 43?")
+	if tr.Conversation.Slots["size"] != "43" {
+		t.Fatalf("size = %#v", tr.Conversation.Slots["size"])
+	}
+}

@@ -95,12 +95,15 @@ var (
 		"okey": true, "vale": true, "correcto": true, "exacto": true, "afirmativo": true, "perfecto": true,
 		"listo": true, "bueno": true, "porfa": true, "confirmo": true, "confirmar": true, "seguro": true, "va": true,
 		"yes": true, "yeah": true, "yep": true, "sure": true, "right": true, "correct": true, "confirm": true,
-		"y": true, "s": true, "👍": true, "✅": true,
+		"👍": true, "✅": true,
 	}
 	noWords = map[string]bool{
 		"no": true, "nop": true, "nope": true, "nel": true, "negativo": true, "tampoco": true, "nunca": true,
-		"nah": true, "n": true, "cancelar": true, "👎": true, "❌": true,
+		"nah": true, "cancelar": true, "👎": true, "❌": true,
 	}
+	// letterWords answer only alone ("y" in "¿y dónde está mi pedido?" is
+	// "and").
+	letterWords = map[string]bool{"y": true, "s": true, "n": false}
 )
 
 // ReadYesNo reads a yes or no answer in Spanish or English ("sí", "claro
@@ -110,6 +113,9 @@ func ReadYesNo(text string) (yes, ok bool) {
 	n := Normalize(text)
 	if n == "" {
 		return false, false
+	}
+	if yes, ok := letterWords[n]; ok {
+		return yes, true
 	}
 	var sawYes, sawNo bool
 	for _, w := range strings.Fields(n) {

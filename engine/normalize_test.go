@@ -41,14 +41,14 @@ func TestReadNumber(t *testing.T) {
 func TestReadYesNo(t *testing.T) {
 	for in, want := range map[string]bool{
 		"sí": true, "Si claro": true, "dale": true, "yes please": true, "👍": true, "de acuerdo": true,
-		"no": false, "no gracias": false, "nop": false, "nope": false,
+		"no": false, "no gracias": false, "nop": false, "nope": false, "y": true, "S": true, "n": false,
 	} {
 		got, ok := ReadYesNo(in)
 		if !ok || got != want {
 			t.Errorf("ReadYesNo(%q) = %v, %v; want %v", in, got, ok, want)
 		}
 	}
-	for _, in := range []string{"quizás", "sí y no", "", "43"} {
+	for _, in := range []string{"quizás", "sí y no", "", "43", "¿y dónde está mi pedido?", "y eso", "n s"} {
 		if _, ok := ReadYesNo(in); ok {
 			t.Errorf("ReadYesNo(%q) read an answer", in)
 		}

@@ -217,6 +217,9 @@ func (t *turn) afterPop(popped Frame) {
 	if popped.Kind == FrameQuiet && !t.userTurn {
 		return // a reminder: keep waiting without asking again
 	}
+	if popped.Kind == FrameDigression && t.carryOver(below) {
+		return // the message that ended the digression answers this question too
+	}
 	t.resume(below)
 }
 

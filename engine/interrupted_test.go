@@ -116,3 +116,41 @@ func TestInterruptedQuestionReadAsItExpects(t *testing.T) {
 		t.Fatalf("size = %#v", tr.Conversation.Slots["size"])
 	}
 }
+
+func TestDigressionAnswerCarriesOver(t *testing.T) {
+	p := askingBot(true)
+	h := newHarness(t, p, withNLU(p))
+	// "no" answers the order status; the 44 is the size the exchange asks.
+	toNotify(h, "c")
+	tr := h.expect("c", "no, mejor la 44", "Volviendo a tu cambio de talla:", "Confirm the exchange of order A1234 to size 44?")
+	if tr.Conversation.Flow != "size_exchange" || tr.Conversation.Slots["size"] != 44.0 {
+		t.Fatalf("after the answer: %+v", tr.Conversation)
+	}
+	// What the digression took is not taken again: the "no" does not
+	// answer the confirmation below.
+	h.expect("d", "quiero cambiar el pedido A1234 a talla 43", "Confirm the exchange of order A1234 to size 43?")
+	h.expect("d", "¿y dónde está mi pedido?", "Tu pedido va en camino.", txtNotify)
+	h.expect("d", "no", "Volviendo a tu cambio de talla:", txtRetryConfirm[:len(txtRetryConfirm)-len(txtConfirm)]+"Confirm the exchange of order A1234 to size 43?")
+	// At the confirmation, a new size is a correction: back to the size
+	// question's next step, confirmed again.
+	h.expect("e", "quiero cambiar el pedido A1234 a talla 43", "Confirm the exchange of order A1234 to size 43?")
+	h.expect("e", "¿y dónde está mi pedido?", "Tu pedido va en camino.", txtNotify)
+	tr = h.expect("e", "no, mejor la 45", "Volviendo a tu cambio de talla:", "Confirm the exchange of order A1234 to size 45?")
+	if tr.Conversation.Slots["size"] != 45.0 {
+		t.Fatalf("size = %v", tr.Conversation.Slots["size"])
+	}
+}
+
+func TestDigressionTriggerDoesNotCarryOver(t *testing.T) {
+	// The message that starts a digression is the digression's: what it
+	// says is not an answer to the question below when the digression
+	// ends at once.
+	p := sizeBot()
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "quiero cambiar el pedido A1234 a talla 43", "Confirm the exchange of order A1234 to size 43?")
+	tr := h.expect("c", "¿y dónde está mi pedido? la 44", "Tu pedido va en camino.", "Volviendo a tu cambio de talla:",
+		"Please answer si or no. Confirm the exchange of order A1234 to size 43?")
+	if tr.Conversation.Slots["size"] != 43.0 {
+		t.Fatalf("size = %v", tr.Conversation.Slots["size"])
+	}
+}

@@ -479,7 +479,8 @@ func (t *turn) answerInterrupted() bool {
 }
 
 // understandFor reads the message again when a question about slot sl
-// expects other entities than the first reading did.
+// expects other entities than the first reading did. An entity that
+// overlaps one a slot already took is taken too.
 func (t *turn) understandFor(sl *Slot) {
 	want := expectedEntities(sl)
 	if t.rt.nlu == nil || !t.understood || slices.Equal(want, t.expect) {
@@ -489,7 +490,55 @@ func (t *turn) understandFor(sl *Slot) {
 	if err != nil || u == nil {
 		return
 	}
-	t.u, t.used, t.expect = u, 0, want
+	var used uint64
+	if t.u != nil && t.used != 0 {
+		for i, e := range u.Entities {
+			for j, o := range t.u.Entities {
+				if t.isUsed(j) && overlaps(e, o) && i < 64 {
+					used |= 1 << uint(i)
+				}
+			}
+		}
+	}
+	t.u, t.used, t.expect = u, used, want
+}
+
+// overlaps reports whether two entities were read from the same words.
+func overlaps(a, b Entity) bool {
+	if a.Start == a.End || b.Start == b.End {
+		return a.Text == b.Text
+	}
+	return a.Start < b.End && b.Start < a.End
+}
+
+// carryOver takes, for the question a digression interrupted, what the
+// message that answered the digression also says for it: "no, mejor la 45"
+// answers the order status's "¿Quieres que te avise?" with its "no", and
+// the size exchange it goes back to with the 45 — which fills the pending
+// size, or corrects a size already given (the flow goes back to just after
+// that question: the stock is checked again). Only entities no slot took
+// count; the resume flow runs before the flow goes on. It reports whether
+// the message was taken.
+func (t *turn) carryOver(fr *Frame) bool {
+	if !t.userTurn || !t.answered || t.u == nil || len(t.u.Entities) == 0 {
+		return false
+	}
+	f, ask := t.askOf(fr)
+	if ask == nil {
+		return false
+	}
+	sl := t.p.slot(f, ask.Slot)
+	if sl == nil {
+		return false
+	}
+	t.understandFor(sl)
+	r := t.read(fr, f, ask, readEntities)
+	if !t.takes(fr, &r) {
+		return false
+	}
+	t.apply(fr, f, &r)
+	t.preface(fr)
+	return true
 }
 
 func (t *turn) onChoice(value string) {

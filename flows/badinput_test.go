@@ -32,7 +32,7 @@ func TestBadInput(t *testing.T) {
 		{"deep nesting", "flows/x.yaml", "flow: x\nsteps: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n", "flows/x.yaml:2:108: nesting too deep (more than 100 levels)"},
 		{"deeper than yaml.v3 allows", "flows/x.yaml", "flow: x\nsteps: " + strings.Repeat("[", 20000) + "\n", "flows/x.yaml:2:1: YAML syntax: exceeded max depth of 10000"},
 		{"deep if/then", "flows/x.yaml", "flow: x\nsteps:\n" + deepThen(120), "flows/x.yaml:"},
-		{"syntax", "flows/x.yaml", "flow: x\nsteps:\n  - say: 'open\n", "flows/x.yaml:3:1: YAML syntax: found unexpected end of stream"},
+		{"syntax", "flows/x.yaml", "flow: x\nsteps:\n  - say: 'open\n", "flows/x.yaml:3:10: YAML syntax: this text opened with ' is never closed: add the closing ' where the text ends"},
 		{"not a mapping", "flows/x.yaml", "- a\n- b\n", "flows/x.yaml:1:1: a flow file must be a mapping with flow: (or flows: and a list of flows), not a list"},
 		{"empty flow file", "flows/x.yaml", "", ""},
 		{"control character", "flows/x.yaml", "flow: x\x07\n", "flows/x.yaml:1:1: YAML syntax: control characters are not allowed"},

@@ -173,7 +173,7 @@ func (c *compiler) checkEntities() {
 	for _, r := range c.entityRefs {
 		if !c.entities[r.s] && !contains(BuiltinEntities, r.s) {
 			known := append(sortedKeys(c.entities), BuiltinEntities...)
-			c.errN(r.at, "unknown entity %q: declare it in nlu/<lang>.yaml or use a built-in one (%s)%s", r.s, strings.Join(BuiltinEntities, ", "), didYouMean(r.s, known))
+			c.errN(r.at, "unknown entity %q: declare it under entities: in %s or use a built-in one (%s)%s", r.s, c.nluFiles(), strings.Join(BuiltinEntities, ", "), didYouMean(r.s, known))
 		}
 	}
 }

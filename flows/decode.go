@@ -96,7 +96,29 @@ func describeNode(n *yaml.Node) string {
 }
 
 func (c *compiler) wrongType(x node, what, want string) {
-	c.errN(x, "%s must be %s, not %s", what, want, describeNode(x.n))
+	c.errN(x, "%s must be %s, not %s%s", what, want, describeNode(x.n), shapeHint(x.n, want))
+}
+
+var keyNoSpaceRE = regexp.MustCompile(`^([A-Za-z_]\w*):(\S.*)$`)
+
+// shapeHint explains the usual reason a node does not have the shape
+// wanted: "- say:" written "-say:", "say: hola" written "say:hola".
+func shapeHint(n *yaml.Node, want string) string {
+	n = deref(n)
+	if n == nil {
+		return ""
+	}
+	switch {
+	case strings.HasPrefix(want, "a list") && n.Kind == yaml.MappingNode && len(n.Content) > 0:
+		if k := n.Content[0].Value; len(k) > 1 && k[0] == '-' && k[1] != ' ' {
+			return fmt.Sprintf(" (put a space after the dash: \"- %s:\")", k[1:])
+		}
+	case strings.HasPrefix(want, "a mapping") && n.Kind == yaml.ScalarNode && n.Style == 0:
+		if m := keyNoSpaceRE.FindStringSubmatch(n.Value); m != nil {
+			return fmt.Sprintf(" (put a space after the colon: \"%s: %s\")", m[1], m[2])
+		}
+	}
+	return ""
 }
 
 // pair is a key and its value in a mapping.

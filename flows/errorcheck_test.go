@@ -62,11 +62,22 @@ func readExpectations(t *testing.T, dir string) []expectation {
 }
 
 // TestErrorCheck compiles each bot of testdata/errors and checks that it
-// reports exactly the diagnostics its files announce, on exactly their lines.
+// reports exactly the diagnostics its files announce, on exactly their
+// lines, and that the whole list, columns included, is the one in
+// testdata/errors/NAME.golden (-update rewrites it).
 func TestErrorCheck(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/errors/*")
-	if err != nil || len(dirs) == 0 {
-		t.Fatal("no testdata bots", err)
+	entries, err := os.ReadDir("testdata/errors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join("testdata/errors", e.Name()))
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no testdata bots")
 	}
 	sort.Strings(dirs)
 	for _, dir := range dirs {
@@ -74,6 +85,17 @@ func TestErrorCheck(t *testing.T) {
 			bot, err := flows.LoadDir(dir)
 			if bot == nil {
 				t.Fatal(err)
+			}
+			golden := dir + ".golden"
+			got := bot.Diagnostics.String()
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else if want, err := os.ReadFile(golden); err != nil {
+				t.Errorf("%v (run go test -update)", err)
+			} else if got != string(want) {
+				t.Errorf("diagnostics differ from %s (go test -update rewrites it):\n got:\n%s\nwant:\n%s", golden, got, want)
 			}
 			want := readExpectations(t, dir)
 			matched := make([]bool, len(want))

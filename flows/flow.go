@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -104,7 +105,7 @@ func (c *compiler) parseFlow(x node) {
 	}
 	if v := m.get("steps"); v.ok() {
 		d.steps = c.list(v, "steps", false)
-		if len(d.steps) == 0 {
+		if len(d.steps) == 0 && (isNull(v.n) || v.n.Kind == yaml.SequenceNode) {
 			c.errN(v, "flow %s has no steps", name)
 		}
 	} else {
@@ -162,7 +163,11 @@ func (c *compiler) declareSlot(d *flowDecl, k, v node, inline bool) {
 			if st, ok := engine.ParseSlotType(tn); ok {
 				s.Type = st
 			} else {
-				c.errN(t, "unknown slot type %q (use %s)%s", tn, strings.Join(engine.SlotTypeNames(), ", "), didYouMean(tn, engine.SlotTypeNames()))
+				hint := didYouMean(tn, engine.SlotTypeNames())
+				if en, ok := slotTypeWords[strings.ToLower(tn)]; ok && hint == "" {
+					hint = fmt.Sprintf(" (did you mean %q?)", en)
+				}
+				c.errN(t, "unknown slot type %q (use %s)%s", tn, strings.Join(engine.SlotTypeNames(), ", "), hint)
 			}
 		}
 	} else if !inline {
@@ -194,7 +199,7 @@ func (c *compiler) declareSlot(d *flowDecl, k, v node, inline bool) {
 	if m.has("choices") && s.Type != engine.SlotChoice {
 		c.errN(m.key("choices"), "choices apply to slots of type choice (this one is %s)", s.Type)
 	} else if !m.has("choices") && s.Type == engine.SlotChoice {
-		c.errN(k, "slot %s of type choice needs choices", name)
+		c.errN(k, "slot %s of type choice needs choices: a list of values, or of {value, label, synonyms} (choices: [rojo, azul])", name)
 	}
 	if a := m.get("accept"); a.ok() {
 		if s.Type != engine.SlotAttachment {
@@ -256,6 +261,34 @@ func (c *compiler) block(x node) []node {
 	}
 	l := c.list(x, "a block of steps", false)
 	return l
+}
+
+// nluFiles names the NLU files of the bot's languages: "nlu/es.yaml and
+// nlu/en.yaml".
+func (c *compiler) nluFiles() string {
+	if len(c.langs) == 0 {
+		return "nlu/<lang>.yaml"
+	}
+	var names []string
+	for _, l := range c.langs {
+		names = append(names, "nlu/"+l+".yaml")
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// slotTypeWords are the Spanish words designers write for slot types.
+var slotTypeWords = map[string]string{
+	"texto": "text", "numero": "number", "número": "number", "entero": "integer",
+	"booleano": "boolean", "sino": "boolean", "si_no": "boolean", "opcion": "choice", "opción": "choice",
+	"opciones": "choice", "correo": "email", "telefono": "phone", "teléfono": "phone", "celular": "phone",
+	"fecha": "date", "patron": "pattern", "patrón": "pattern", "ubicacion": "location", "ubicación": "location",
+	"lugar": "location", "direccion": "location", "dirección": "location", "adjunto": "attachment",
+	"archivo": "attachment", "imagen": "attachment", "foto": "attachment",
+	"string": "text", "int": "integer", "bool": "boolean", "float": "number", "enum": "choice",
+	"datetime": "date", "time": "date", "file": "attachment", "image": "attachment", "regex": "pattern",
 }
 
 // stepKeys are the keys a step may have.
@@ -352,7 +385,7 @@ func (c *compiler) compileTriggers(d *flowDecl, env engine.Env) {
 		if c.knownIntent(in.s) {
 			t.Intents = append(t.Intents, in.s)
 		} else if !d.f.lenient {
-			c.errN(in.at, "unknown intent %q: add examples for it to nlu/<lang>.yaml%s", in.s, didYouMean(in.s, c.intentNames()))
+			c.errN(in.at, "unknown intent %q: add examples for it under intents: in %s%s", in.s, c.nluFiles(), didYouMean(in.s, c.intentNames()))
 		}
 	}
 	for _, k := range c.strList(m.get("keywords"), "keywords", false) {

@@ -97,7 +97,105 @@ type source struct {
 }
 
 // the folders whose YAML files are read, and the single files.
-var botDirs = []string{"flows", "nlu", "kb", "tests"}
+var (
+	botDirs   = []string{"flows", "nlu", "kb", "tests"}
+	rootFiles = []string{"bot.yaml", "actions.yaml"}
+)
+
+// warnUnread warns about YAML files of the bot directory that are not
+// read because they are not where a bot's files go — flow/x.yaml,
+// action.yaml, a flow next to bot.yaml — without a word about the other
+// files an embedding program may keep there (data/shop.yaml).
+func warnUnread(fsys fs.FS, show func(string) string, c *compiler) error {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return err
+	}
+	known := append(append([]string{}, rootFiles...), "bot.yml", "actions.yml")
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || contains(known, name) || contains(botDirs, name) {
+			continue
+		}
+		if e.IsDir() {
+			want := suggest(strings.ToLower(name), botDirs)
+			if want == "" {
+				want = dirWords[strings.ToLower(name)]
+			}
+			if want != "" && hasYAML(fsys, name) {
+				c.warnAt(engine.Pos{File: show(name + "/")}, "folder not read: did you mean %s/? (a bot's files go in flows/, nlu/, kb/ and tests/)", want)
+			}
+			continue
+		}
+		ext := path.Ext(name)
+		if ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		want := suggest(strings.TrimSuffix(name, ext), []string{"bot", "actions"})
+		if want != "" {
+			want += ".yaml"
+		} else {
+			want = rootKindDir(fsys, name)
+		}
+		if want != "" {
+			c.warnAt(engine.Pos{File: show(name)}, "not read: did you mean %s? (only bot.yaml and actions.yaml are read next to bot.yaml; flows go in flows/, NLU data in nlu/<lang>.yaml, articles in kb/, tests in tests/)", want)
+		}
+	}
+	return nil
+}
+
+// dirWords are other names designers give the folders of a bot.
+var dirWords = map[string]string{
+	"flujos": "flows", "dialogs": "flows", "dialogos": "flows", "diálogos": "flows", "intents": "nlu",
+	"intenciones": "nlu", "training": "nlu", "faq": "kb", "faqs": "kb", "articles": "kb",
+	"articulos": "kb", "artículos": "kb", "pruebas": "tests", "test": "tests", "spec": "tests",
+}
+
+// rootKindDir peeks at a YAML file beside bot.yaml: when it starts like a
+// flow, NLU data, articles or tests, it names the folder it belongs in.
+func rootKindDir(fsys fs.FS, name string) string {
+	data, err := readLimited(fsys, name)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		switch k, _, _ := strings.Cut(strings.TrimSpace(line), ":"); k {
+		case "flow", "flows":
+			return "flows/" + name
+		case "intents", "entities":
+			return "nlu/<lang>.yaml"
+		case "articles":
+			return "kb/" + name
+		case "tests":
+			return "tests/" + name
+		case "", "---":
+			continue
+		default:
+			if !strings.HasPrefix(k, "#") {
+				return ""
+			}
+		}
+	}
+	return ""
+}
+
+// hasYAML reports whether a folder holds YAML files (looking at most a few
+// hundred entries deep).
+func hasYAML(fsys fs.FS, dir string) bool {
+	found, seen := false, 0
+	fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		seen++
+		if err != nil || found || seen > 500 {
+			return fs.SkipAll
+		}
+		if ext := path.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return found
+}
 
 func readBotFiles(fsys fs.FS, prefix string, c *compiler) ([]source, error) {
 	show := func(rel string) string {
@@ -107,12 +205,27 @@ func readBotFiles(fsys fs.FS, prefix string, c *compiler) ([]source, error) {
 		return strings.TrimSuffix(prefix, "/") + "/" + rel
 	}
 	var rels []string
-	for _, name := range []string{"bot.yaml", "actions.yaml"} {
-		if _, err := fs.Stat(fsys, name); err == nil {
-			rels = append(rels, name)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+	spelt := map[string]string{} // bot.yaml → bot.yml when that is the file
+	for _, name := range rootFiles {
+		yml := strings.TrimSuffix(name, ".yaml") + ".yml"
+		var found []string
+		for _, n := range []string{name, yml} {
+			if _, err := fs.Stat(fsys, n); err == nil {
+				found = append(found, n)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
 		}
+		switch len(found) {
+		case 2:
+			c.errAt(engine.Pos{File: show(yml)}, "both %s and %s: keep one", name, yml)
+		case 1:
+			rels = append(rels, name)
+			spelt[name] = found[0]
+		}
+	}
+	if err := warnUnread(fsys, show, c); err != nil {
+		return nil, err
 	}
 	for _, dir := range botDirs {
 		err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
@@ -140,8 +253,12 @@ func readBotFiles(fsys fs.FS, prefix string, c *compiler) ([]source, error) {
 	sort.Strings(rels)
 	var out []source
 	for _, rel := range rels {
-		s := source{rel: rel, path: show(rel)}
-		data, err := readLimited(fsys, rel)
+		name := rel
+		if sp, ok := spelt[rel]; ok {
+			name = sp
+		}
+		s := source{rel: rel, path: show(name)}
+		data, err := readLimited(fsys, name)
 		if err != nil {
 			var tooBig errTooBig
 			if errors.As(err, &tooBig) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -70,6 +71,7 @@ func (c *compiler) template(x node, env engine.Env, what string) *engine.Templat
 		c.wrongType(x, what, "a text")
 		return nil
 	}
+	c.checkCutText(node{x.f, n}, what)
 	t, err := engine.CompileTemplate(n.Value, env)
 	if err != nil {
 		c.sourceErr(node{x.f, n}, err, what, env)
@@ -77,6 +79,24 @@ func (c *compiler) template(x node, env engine.Env, what string) *engine.Templat
 	}
 	t.Pos = x.f.offsetPos(n, 0)
 	return t
+}
+
+// checkCutText warns about an unquoted text that YAML cut at " #": "Pedido
+// #123 listo" says "Pedido", the rest being read as a comment. A comment
+// written right after the text without a space after # is taken for that.
+func (c *compiler) checkCutText(x node, what string) {
+	n := x.n
+	lc := n.LineComment
+	if n.Style != 0 || len(lc) < 2 || lc[0] != '#' || lc[1] == ' ' || lc[1] == '#' || lc[1] == '\t' {
+		return
+	}
+	p := x.pos()
+	if s := x.f.lineAt(n.Line); s != "" {
+		if i := strings.Index(s, " "+lc); i >= 0 {
+			p.Col = 1 + utf8.RuneCountInString(s[:i+1])
+		}
+	}
+	c.warnAt(p, "%s ends before %q: YAML reads \" #\" as the start of a comment; put the whole text in quotes to keep it", what, lc)
 }
 
 // text compiles a user-facing text: a string for every language, or a
@@ -94,6 +114,12 @@ func (c *compiler) text(x node, env engine.Env, what string) engine.Text {
 		}
 		return nil
 	case yaml.MappingNode:
+		if unquotedBraces(n) {
+			s := x.f.lineAt(n.Line)
+			i := byteIndex(s, n.Column-1)
+			c.errN(x, "%s: a text that starts with {{ must be in quotes: %s", what, yamlQuote(strings.TrimSpace(s[i:])))
+			return nil
+		}
 		m := c.mapOf(node{x.f, n}, what)
 		if m == nil {
 			return nil
@@ -150,6 +176,24 @@ func (c *compiler) text(x node, env engine.Env, what string) engine.Text {
 	}
 	c.wrongType(x, what, "a text or a mapping of language to text")
 	return nil
+}
+
+// unquotedBraces reports whether a mapping is YAML's reading of an
+// unquoted text that starts with a placeholder: {{ name }} is a mapping
+// whose only key is a mapping.
+func unquotedBraces(n *yaml.Node) bool {
+	return n.Style&yaml.FlowStyle != 0 && len(n.Content) == 2 && deref(n.Content[0]).Kind == yaml.MappingNode
+}
+
+// byteIndex returns the byte offset of the rune at index col of s.
+func byteIndex(s string, col int) int {
+	for i := range s {
+		if col == 0 {
+			return i
+		}
+		col--
+	}
+	return len(s)
 }
 
 // variants compiles one text or a list of alternative texts.

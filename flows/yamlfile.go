@@ -119,6 +119,10 @@ func (c *compiler) yamlError(f *yfile, err error) {
 			line, col = lineCol(f.src, i)
 		}
 	}
+	if p, text, ok := f.explainSyntax(line, msg); ok {
+		c.errAt(p, "YAML syntax: %s", text)
+		return
+	}
 	c.errAt(engine.Pos{File: f.path, Line: line, Col: col}, "YAML syntax: %s", msg)
 }
 

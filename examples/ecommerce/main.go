@@ -3,6 +3,11 @@
 // chat, REST, Telegram and metrics.
 //
 //	go run ./examples/ecommerce [--addr :8080] [--data DATADIR]
+//	go run ./examples/ecommerce --chat [--user ana] [--lang en]
+//
+// With --chat it is a conversation in the terminal instead, with the same
+// shop behind it (and, with an explicit --addr, the server too, so that a
+// person at /agent or the shop's events reach the terminal).
 //
 // It embeds charla as a library: the bot directory (bot.yaml, flows, NLU
 // data, knowledge base, tests) is compiled into the binary, the
@@ -25,11 +30,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // the shop's time zone on machines without one
 
 	"github.com/charlabot/charla/channels/server"
+	"github.com/charlabot/charla/channels/terminal"
 	"github.com/charlabot/charla/engine"
 	"github.com/charlabot/charla/examples/ecommerce/shop"
 )
@@ -52,13 +59,18 @@ func main() {
 // run is the program: flags, start, serve until ctx is done, stop.
 func run(ctx context.Context, args []string, stderr io.Writer) int {
 	m := NewMain()
-	m.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	if err := m.ParseFlags(args, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
+	level := slog.LevelInfo
+	if m.Chat { // the terminal is the conversation's: only what goes wrong
+		level = slog.LevelWarn
+	}
+	m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	m.Err = stderr
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "ecommerce:", err)
 		return 1
@@ -77,13 +89,23 @@ type Main struct {
 	Getenv  func(string) string
 	Now     func() time.Time // the shop's clock (tests)
 
+	// Chat talks to the bot in the terminal instead of serving it (see
+	// [Main.Chat]); Serve serves it too while chatting.
+	Chat  bool
+	Serve bool
+	User  string // the chat's user ("ana", "luis"; "": anonymous), vouched for
+	Lang  string // the chat's language ("": detected)
+	In    io.Reader
+	Out   io.Writer
+	Err   io.Writer
+
 	Server *server.Server // once started
 	Shop   *shop.Service  // once started
 }
 
 // NewMain returns a Main with the defaults.
 func NewMain() *Main {
-	return &Main{Addr: ":8080", DataDir: "charla-data", Getenv: os.Getenv}
+	return &Main{Addr: ":8080", DataDir: "charla-data", Getenv: os.Getenv, In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
 }
 
 // ParseFlags reads the command line.
@@ -95,12 +117,21 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fl.StringVar(&m.BotDir, "bot", m.BotDir, "serve this bot directory instead of the embedded one")
 	fl.BoolVar(&m.Memory, "memory", m.Memory, "keep everything in memory (nothing is written to --data)")
 	fl.BoolVar(&m.Watch, "watch", m.Watch, "with --bot, reload the bot when its files change")
+	fl.BoolVar(&m.Chat, "chat", m.Chat, "talk to the bot in the terminal, with the real shop (reads stdin: can be piped); serves nothing unless --addr is given")
+	fl.StringVar(&m.User, "user", m.User, "with --chat, the shopper (ana, luis), vouched for as a signed-in channel would; default anonymous")
+	fl.StringVar(&m.Lang, "lang", m.Lang, "with --chat, the conversation's language (es, en; default detected)")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./examples/ecommerce [--addr :8080] [--data DATADIR] [--bot DIR [--watch]] [--memory]")
+		fmt.Fprintln(stderr, "       go run ./examples/ecommerce --chat [--user ana] [--lang en] [--data DATADIR | --memory] [--addr :8080]")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	fl.Visit(func(f *flag.Flag) { m.Serve = m.Serve || f.Name == "addr" })
+	if !m.Chat && (m.User != "" || m.Lang != "") {
+		fmt.Fprintln(stderr, "ecommerce: --user and --lang are for --chat (REST and the web chat say who and which language themselves)")
+		return errors.New("--user or --lang without --chat")
 	}
 	if fl.NArg() > 0 {
 		fmt.Fprintf(stderr, "ecommerce: unexpected argument %q\n", fl.Arg(0))
@@ -116,6 +147,20 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 
 // Start opens the shop and the bot and starts serving in the background.
 func (m *Main) Start(ctx context.Context) error {
+	if err := m.open(); err != nil {
+		return err
+	}
+	if err := m.Server.Start(ctx); err != nil {
+		m.Server.Close()
+		m.Shop.Close()
+		return err
+	}
+	return nil
+}
+
+// open opens the shop and builds the server around the bot, its shop
+// actions and the shop's API, without serving yet.
+func (m *Main) open() error {
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}
@@ -141,6 +186,9 @@ func (m *Main) Start(ctx context.Context) error {
 		opts.Path = filepath.Join(m.DataDir, "shop.db")
 	}
 	if m.Shop, err = shop.New(data, opts); err != nil {
+		if errors.Is(err, shop.ErrInUse) {
+			return fmt.Errorf("%w: is the shop bot running on %s already? Give another --data, or --memory", err, m.DataDir)
+		}
 		return err
 	}
 	cfg := server.Config{
@@ -167,19 +215,18 @@ func (m *Main) Start(ctx context.Context) error {
 			return err
 		},
 	})
-	if err := m.Server.Start(ctx); err != nil {
-		m.Server.Close()
-		m.Shop.Close()
-		return err
-	}
 	return nil
 }
 
 // URL is where the bot is served once started.
 func (m *Main) URL() string { return m.Server.URL() }
 
-// Run starts, serves until ctx is done, then shuts down gracefully.
+// Run starts, serves until ctx is done, then shuts down gracefully. With
+// Chat, it chats instead, until the input ends.
 func (m *Main) Run(ctx context.Context) error {
+	if m.Chat {
+		return m.chat(ctx)
+	}
 	if err := m.Start(ctx); err != nil {
 		return err
 	}
@@ -207,4 +254,49 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return m.Shutdown(ctx)
+}
+
+// chat is a conversation in the terminal with the real shop behind the
+// bot: what `charla chat` offers, with the Go actions that only this
+// program has. The conversation (cli-USER, or cli) and the shop's changes
+// are kept in DataDir like the server's.
+func (m *Main) chat(ctx context.Context) error {
+	if err := m.open(); err != nil {
+		return err
+	}
+	rt := m.Server.Runtime()
+	timers, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var bg sync.WaitGroup
+	c := &terminal.Chat{In: m.In, Out: m.Out, Err: m.Err, TTY: terminal.IsTerminal(m.In), Name: "ecommerce",
+		User: m.User, Verified: m.User != "", Lang: m.Lang}
+	if c.TTY {
+		fmt.Fprintf(m.Out, "Tienda Charla — %s\n", terminal.Help)
+		who := "anonymous: the bot asks for order numbers, and changing an order needs its email"
+		if m.User != "" {
+			who = m.User + ", vouched for as a signed-in shopper"
+		}
+		c.Note("(you are " + who + "; the shop's orders: A1001–A1004 — see examples/ecommerce/README.md)")
+	}
+	if m.Serve {
+		if err := m.Server.Start(ctx); err != nil { // it runs the timers
+			stop()
+			m.Server.Close()
+			m.Shop.Close()
+			return err
+		}
+		note := "(serving " + m.URL() + " too: web chat at /, agent console at /agent, the shop's API at " + shop.Prefix + ")"
+		if c.TTY {
+			c.Note(note)
+		} else {
+			fmt.Fprintln(m.Err, note) // stdout is the conversation's
+		}
+	} else {
+		bg.Go(func() { rt.Run(timers) }) // reminders and waits while chatting
+	}
+	err := c.Run(ctx, rt)
+	stop()
+	bg.Wait()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return errors.Join(err, m.Shutdown(sctx))
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Errors of the service. Callers test them with errors.Is.
@@ -37,6 +38,9 @@ var (
 	ErrForbidden = errors.New("only the order's verified owner may do that")
 	ErrConflict  = errors.New("the order does not allow it")
 	ErrInvalid   = errors.New("invalid request")
+	// ErrInUse: another process holds the shop's file (a second copy of
+	// the program on the same data directory).
+	ErrInUse = errors.New("in use by another program")
 )
 
 // Windows of the shop's policy.
@@ -139,6 +143,9 @@ func New(d *Data, o Options) (*Service, error) {
 	s.state = state{}
 	if o.Path != "" {
 		db, err := bolt.Open(o.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			err = ErrInUse
+		}
 		if err != nil {
 			return nil, fmt.Errorf("shop: opening %s: %w", o.Path, err)
 		}

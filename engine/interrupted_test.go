@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -153,4 +154,36 @@ func TestDigressionTriggerDoesNotCarryOver(t *testing.T) {
 	if tr.Conversation.Slots["size"] != 43.0 {
 		t.Fatalf("size = %v", tr.Conversation.Slots["size"])
 	}
+}
+
+func TestCorrectionKeepsWhatCameBefore(t *testing.T) {
+	// The size was given with the order, before the order was looked up: a
+	// new size forgets what the steps after the size question set (the
+	// stock checked), not the product looked up before it.
+	p := &engine.Program{
+		Name: "corr", Languages: []string{"es"},
+		Flows: []*engine.Flow{{
+			Name: "exchange", Interruptible: true,
+			Triggers: engine.Triggers{Keywords: []string{"cambiar"}},
+			Slots: []*engine.Slot{
+				{Name: "order", Type: engine.SlotPattern, Pattern: regexp.MustCompile(`[A-Z]\d{4}`), Entity: "order_id"},
+				{Name: "size", Type: engine.SlotNumber},
+				{Name: "confirmed", Type: engine.SlotBoolean},
+			},
+			Steps: []engine.Step{
+				&engine.Ask{Slot: "order", Prompt: msg("¿Pedido?"), Exhausted: engine.Default},
+				&engine.Set{Assign: []engine.Assign{{Name: "product", Value: engine.MustExpr(`"Runner " + order`)}}},
+				&engine.Ask{Slot: "size", Prompt: msg("¿Talla?"), Exhausted: engine.Default},
+				&engine.Set{Assign: []engine.Assign{{Name: "checked", Value: engine.MustExpr(`size`)}}},
+				&engine.Ask{Slot: "confirmed", Prompt: msg("¿{{ product }} en {{ checked }}?"), Exhausted: engine.Default},
+			},
+		}},
+		NLU: []*engine.NLUData{{Lang: "es", Entities: []*engine.EntityData{{Name: "order_id", Pattern: regexp.MustCompile(`[A-Z]\d{4}`)}}}},
+	}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "cambiar el A1234 por la talla 43", "¿Runner A1234 en 43?")
+	h.expect("c", "no, mejor la 44", "¿Runner A1234 en 44?")
 }

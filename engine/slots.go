@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -187,15 +188,7 @@ func (t *turn) apply(fr *Frame, f *Flow, r *reading) bool {
 		return false
 	}
 	if r.rewind >= 0 {
-		if r.corrected.Scope == ScopeFlow {
-			if i := fr.Vars.Index(r.corrected.Name); i >= 0 {
-				for _, v := range fr.Vars[i+1:] {
-					t.touch(fr, v.Name, nil)
-				}
-				clear(fr.Vars[i+1:])
-				fr.Vars = fr.Vars[:i+1]
-			}
-		}
+		t.forgetAfter(fr, f, r.rewind)
 		for _, c := range r.changes {
 			t.setSlot(fr, c.slot, c.value)
 			t.use(c.ent)
@@ -224,6 +217,49 @@ func (t *turn) apply(fr *Frame, f *Flow, r *reading) bool {
 	t.answered = true
 	t.gotIt()
 	return true
+}
+
+// forgetAfter forgets, for a correction of the question at step ai, the
+// frame's variables that only the steps after it set: what depended on the
+// old answer (the stock checked, the confirmation) is computed again, what
+// came before (the order looked up) stays — even when the corrected slot
+// was filled before it, from the message that started the flow.
+func (t *turn) forgetAfter(fr *Frame, f *Flow, ai int) {
+	var after, before []string
+	for i, st := range f.Steps {
+		names := &after
+		if i <= ai {
+			names = &before
+		}
+		switch st := st.(type) {
+		case *Ask:
+			*names = append(*names, st.Slot)
+		case *Set:
+			for _, a := range st.Assign {
+				*names = append(*names, a.Name)
+			}
+		case *Action:
+			if st.Into != "" {
+				*names = append(*names, st.Into)
+			}
+		case *Wait:
+			if st.Into != "" {
+				*names = append(*names, st.Into)
+			}
+		}
+	}
+	for _, n := range after {
+		if slices.Contains(before, n) {
+			continue
+		}
+		if sl := t.p.slot(f, n); sl != nil && sl.Scope != ScopeFlow {
+			continue
+		}
+		if _, ok := fr.Vars.Get(n); ok {
+			fr.Vars.Delete(n)
+			t.touch(fr, n, nil)
+		}
+	}
 }
 
 // answer tries the message as the answer to the pending question (see

@@ -271,11 +271,11 @@ func (m *Main) chat(ctx context.Context) error {
 		User: m.User, Verified: m.User != "", Lang: m.Lang}
 	if c.TTY {
 		fmt.Fprintf(m.Out, "Tienda Charla — %s\n", terminal.Help)
-		who := "anonymous: the bot asks for order numbers, and changing an order needs its email"
+		who := "an anonymous shopper: the bot asks for order numbers, and changing an order needs its email (--user ana or luis signs in)"
 		if m.User != "" {
-			who = m.User + ", vouched for as a signed-in shopper"
+			who = m.User + ", a signed-in shopper"
 		}
-		c.Note("(you are " + who + "; the shop's orders: A1001–A1004 — see examples/ecommerce/README.md)")
+		c.Note("(you are " + who + "; the shop's orders A1001–A1004 are in examples/ecommerce/README.md)")
 	}
 	if m.Serve {
 		if err := m.Server.Start(ctx); err != nil { // it runs the timers

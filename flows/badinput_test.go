@@ -119,3 +119,42 @@ func TestManyErrors(t *testing.T) {
 		t.Fatalf("%d diagnostics, last %v", len(bot.Diagnostics), bot.Diagnostics[len(bot.Diagnostics)-1])
 	}
 }
+
+// TestEmptyFiles checks that an empty file, or one holding only comments,
+// is a warning in every file kind but bot.yaml, where it is an error.
+func TestEmptyFiles(t *testing.T) {
+	for _, name := range []string{"flows/x.yaml", "nlu/es.yaml", "kb/x.yaml", "tests/x.yaml", "actions.yaml"} {
+		for _, src := range []string{"", "# nothing yet\n\n# (later)\n", "\xef\xbb\xbf\r\n"} {
+			bot, err := flows.LoadFiles(map[string]string{"bot.yaml": miniBot, name: src})
+			if err != nil {
+				t.Fatalf("%s %q: %v", name, src, bot.Diagnostics)
+			}
+			want := name + ":1:1: warning: empty file (or only comments): nothing in it is read\n"
+			if got := bot.Diagnostics.String(); got != want {
+				t.Errorf("%s %q: got %q, want %q", name, src, got, want)
+			}
+		}
+	}
+	bot, err := flows.LoadFiles(map[string]string{"bot.yaml": "# a bot\n"})
+	if err == nil || bot.Diagnostics.String() != "bot.yaml:1:1: bot.yaml is empty: it needs at least a name and languages\n" {
+		t.Errorf("empty bot.yaml: %v", bot.Diagnostics)
+	}
+}
+
+// TestYMLFiles checks that bot.yml and actions.yml are read as their
+// .yaml spellings are, and that both spellings at once is an error.
+func TestYMLFiles(t *testing.T) {
+	bot, err := flows.LoadFiles(map[string]string{
+		"bot.yml":      miniBot,
+		"actions.yml":  "actions:\n  get_order: {params: {id: string}}\n",
+		"flows/x.yml":  "flow: x\nsteps: [{action: get_order, args: {id: '\"A1\"'}}]\n",
+		"data/shop.ym": "not read\n",
+	})
+	if err != nil || bot.Program.Name != "t" || len(bot.Diagnostics) != 0 {
+		t.Fatalf("err = %v, diagnostics:\n%s", err, bot.Diagnostics)
+	}
+	bot, err = flows.LoadFiles(map[string]string{"bot.yml": miniBot, "bot.yaml": miniBot})
+	if err == nil || bot.Diagnostics.String() != "bot.yml: both bot.yaml and bot.yml: keep one\n" {
+		t.Errorf("both spellings: %v", bot.Diagnostics)
+	}
+}

@@ -65,7 +65,11 @@ func (c *compiler) compile(srcs []source) *Bot {
 	files := map[string]*yfile{}
 	var order []string
 	for _, s := range srcs {
+		before := len(c.diags)
 		files[s.rel] = c.parseYAML(s.path, s.data)
+		if len(files[s.rel].docs) == 0 && len(c.diags) == before && s.rel != "bot.yaml" {
+			c.warnAt(engine.Pos{File: s.path, Line: 1, Col: 1}, "empty file (or only comments): nothing in it is read")
+		}
 		order = append(order, s.rel)
 		b.Files = append(b.Files, s.path)
 	}

@@ -208,8 +208,30 @@ func (c *compiler) fields(x node, what string, known ...string) *ymap {
 	return m
 }
 
+// keyWords are the Spanish (and other) words designers write for keys.
+var keyWords = map[string]string{
+	"decir": "say", "di": "say", "dice": "say", "mensaje": "say", "texto": "say", "responder": "say", "respuesta": "answer",
+	"pregunta": "ask", "preguntar": "ask", "pedir": "ask", "si": "if", "entonces": "then", "sino": "else", "si_no": "else",
+	"accion": "action", "acción": "action", "llamar": "call", "iniciar": "start", "ir": "goto", "ir_a": "goto", "saltar": "goto",
+	"esperar": "wait", "fin": "end", "terminar": "end", "asignar": "set", "botones": "buttons", "opciones": "choices",
+	"imagen": "image", "enlace": "link", "derivar": "handoff", "transferir": "handoff", "humano": "handoff",
+	"plantilla": "template", "tipo": "type", "validar": "validate", "invalido": "invalid", "inválido": "invalid",
+	"reintentos": "retries", "alcance": "scope", "entidad": "entity", "patron": "pattern", "patrón": "pattern",
+	"flujo": "flow", "flujos": "flows", "pasos": "steps", "disparadores": "triggers", "intenciones": "intents",
+	"palabras": "keywords", "eventos": "events", "ranuras": "slots", "campos": "slots", "descripcion": "description",
+	"descripción": "description", "titulo": "title", "título": "title", "nombre": "name", "idiomas": "languages",
+	"ajustes": "settings", "configuracion": "settings", "colas": "queues", "agentes": "agents", "preguntas": "questions",
+	"articulos": "articles", "artículos": "articles", "pruebas": "tests", "turnos": "turns", "usuario": "user", "bot_dice": "bot",
+	"message": "say", "text": "say", "question": "ask",
+	"next": "goto", "jump": "goto", "condition": "if", "when": "if", "otherwise": "else", "finish": "end", "stop": "end",
+}
+
 func (c *compiler) unknownKey(k node, what string, known []string) {
-	if s := suggest(k.n.Value, known); s != "" {
+	s := suggest(k.n.Value, known)
+	if w, ok := keyWords[strings.ToLower(k.n.Value)]; ok && s == "" && contains(known, w) {
+		s = w
+	}
+	if s != "" {
 		c.errN(k, "unknown key %q in %s (did you mean %q?)", k.n.Value, what, s)
 		return
 	}

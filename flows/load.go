@@ -122,8 +122,8 @@ func warnUnread(fsys fs.FS, show func(string) string, c *compiler) error {
 			if want == "" {
 				want = dirWords[strings.ToLower(name)]
 			}
-			if want != "" && hasYAML(fsys, name) {
-				c.warnAt(engine.Pos{File: show(name + "/")}, "folder not read: did you mean %s/? (a bot's files go in flows/, nlu/, kb/ and tests/)", want)
+			if first := firstYAML(fsys, name); want != "" && first != "" {
+				c.warnAt(engine.Pos{File: show(first), Line: 1, Col: 1}, "not read: the folder %s/ is not one of a bot's; did you mean %s/? (a bot's files go in flows/, nlu/, kb/ and tests/)", name, want)
 			}
 			continue
 		}
@@ -138,7 +138,7 @@ func warnUnread(fsys fs.FS, show func(string) string, c *compiler) error {
 			want = rootKindDir(fsys, name)
 		}
 		if want != "" {
-			c.warnAt(engine.Pos{File: show(name)}, "not read: did you mean %s? (only bot.yaml and actions.yaml are read next to bot.yaml; flows go in flows/, NLU data in nlu/<lang>.yaml, articles in kb/, tests in tests/)", want)
+			c.warnAt(engine.Pos{File: show(name), Line: 1, Col: 1}, "not read: did you mean %s? (only bot.yaml and actions.yaml are read next to bot.yaml; flows go in flows/, NLU data in nlu/<lang>.yaml, articles in kb/, tests in tests/)", want)
 		}
 	}
 	return nil
@@ -179,17 +179,17 @@ func rootKindDir(fsys fs.FS, name string) string {
 	return ""
 }
 
-// hasYAML reports whether a folder holds YAML files (looking at most a few
-// hundred entries deep).
-func hasYAML(fsys fs.FS, dir string) bool {
-	found, seen := false, 0
+// firstYAML returns the first YAML file of a folder, "" when it holds
+// none (looking at most a few hundred entries deep).
+func firstYAML(fsys fs.FS, dir string) string {
+	found, seen := "", 0
 	fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		seen++
-		if err != nil || found || seen > 500 {
+		if err != nil || seen > 500 {
 			return fs.SkipAll
 		}
 		if ext := path.Ext(p); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			found = true
+			found = p
 			return fs.SkipAll
 		}
 		return nil
@@ -216,10 +216,10 @@ func readBotFiles(fsys fs.FS, prefix string, c *compiler) ([]source, error) {
 				return nil, err
 			}
 		}
-		switch len(found) {
-		case 2:
+		if len(found) == 2 {
 			c.errAt(engine.Pos{File: show(yml)}, "both %s and %s: keep one", name, yml)
-		case 1:
+		}
+		if len(found) > 0 {
 			rels = append(rels, name)
 			spelt[name] = found[0]
 		}

@@ -117,7 +117,7 @@ func (c *compiler) text(x node, env engine.Env, what string) engine.Text {
 		if unquotedBraces(n) {
 			s := x.f.lineAt(n.Line)
 			i := byteIndex(s, n.Column-1)
-			c.errN(x, "%s: a text that starts with {{ must be in quotes: %s", what, yamlQuote(strings.TrimSpace(s[i:])))
+			c.errN(x, "%s: a text that starts with {{ must be in quotes: %s", what, yamlQuote(stripComment(strings.TrimSpace(s[i:]))))
 			return nil
 		}
 		m := c.mapOf(node{x.f, n}, what)

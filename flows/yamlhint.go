@@ -270,6 +270,7 @@ func (f *yfile) badIndent(from int) (line, col int, text string, ok bool) {
 	pending := false // the line above ends with "key:" or "-": a block follows
 	scalar := false  // the line above ends with a text, which may go on
 	block := -1      // inside a | or > block: the indentation of its key
+	blockIn := -1    // and of its content, once known
 	var quote byte   // inside a quoted text that goes on over lines
 	depth := 0       // inside a [list] or {mapping} that goes on over lines
 	describe := func(lv level) string {
@@ -299,10 +300,16 @@ func (f *yfile) badIndent(from int) (line, col int, text string, ok bool) {
 			continue
 		}
 		if block >= 0 {
-			if k > block {
+			if blockIn < 0 && k > block {
+				blockIn = k
+			}
+			if blockIn >= 0 && k >= blockIn {
 				continue
 			}
-			block = -1
+			if blockIn >= 0 && k > block && l >= from {
+				return l, k, fmt.Sprintf("this line is indented less than the text of the block above (column %d) but more than its key (column %d): line it up with the block's text", blockIn+1, block+1), true
+			}
+			block, blockIn = -1, -1
 		}
 		if k == 0 && (strings.HasPrefix(t, "---") || strings.HasPrefix(t, "...")) {
 			stack, pending, scalar = []level{{col: 0}}, false, false
@@ -376,7 +383,7 @@ func (f *yfile) badIndent(from int) (line, col int, text string, ok bool) {
 		case v == "":
 			pending = true
 		case v[0] == '|' || v[0] == '>':
-			block = k
+			block, blockIn = k, -1
 		default:
 			scalar = true
 			quote, depth = openAt(v, 0)
@@ -572,10 +579,7 @@ func stripComment(s string) string {
 // fix to show.
 func quoteFrom(s string, i int) string {
 	key := strings.TrimSpace(s[:i])
-	v := strings.TrimSpace(s[i:])
-	if !strings.HasPrefix(v, "{{") {
-		v = stripComment(v)
-	}
+	v := stripComment(strings.TrimSpace(s[i:]))
 	if key != "" {
 		key += " "
 	}

@@ -378,47 +378,11 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 		}
 		e.Text = s
 	}
-	choices := m.Choices
-	if len(choices) == 0 && m.ChoicesFrom == nil {
-		choices = auto
+	choices, err := t.buttons(m, auto, text)
+	if err != nil {
+		return e, err
 	}
-	if len(choices) > 0 {
-		e.Choices = make([]OutChoice, 0, len(choices))
-	}
-	for _, c := range choices {
-		label, err := text(c.Label)
-		if err != nil {
-			return e, err
-		}
-		if label == "" {
-			label = c.Value
-		}
-		e.Choices = append(e.Choices, OutChoice{Label: label, Value: c.Value})
-	}
-	if m.ChoicesFrom != nil {
-		v, err := m.ChoicesFrom.Eval(t.vars())
-		if err != nil {
-			return e, err
-		}
-		xs, _ := NormalizeValue(v).([]any)
-		for _, x := range xs {
-			switch x := x.(type) {
-			case map[string]any:
-				label, value := FormatValue(x["label"]), FormatValue(x["value"])
-				if value == "" {
-					value = label
-				}
-				if label == "" {
-					label = value
-				}
-				e.Choices = append(e.Choices, OutChoice{Label: label, Value: value})
-			case nil:
-			default:
-				s := FormatValue(x)
-				e.Choices = append(e.Choices, OutChoice{Label: s, Value: s})
-			}
-		}
-	}
+	e.Choices = choices
 	if m.Image != nil {
 		s, err := m.Image.Render(vars(m.Image))
 		if err != nil {
@@ -445,6 +409,55 @@ func (t *turn) render(m *Message, f *Flow, auto []Choice) (Entry, error) {
 		e.Template = tm
 	}
 	return e, nil
+}
+
+// buttons renders a message's buttons: its own and those its expression
+// computes, or auto (a choice slot's choices) when it has neither. text
+// renders a label.
+func (t *turn) buttons(m *Message, auto []Choice, text func(Text) (string, error)) ([]OutChoice, error) {
+	choices := m.Choices
+	if len(choices) == 0 && m.ChoicesFrom == nil {
+		choices = auto
+	}
+	var out []OutChoice
+	if len(choices) > 0 {
+		out = make([]OutChoice, 0, len(choices))
+	}
+	for _, c := range choices {
+		label, err := text(c.Label)
+		if err != nil {
+			return out, err
+		}
+		if label == "" {
+			label = c.Value
+		}
+		out = append(out, OutChoice{Label: label, Value: c.Value})
+	}
+	if m.ChoicesFrom != nil {
+		v, err := m.ChoicesFrom.Eval(t.vars())
+		if err != nil {
+			return out, err
+		}
+		xs, _ := NormalizeValue(v).([]any)
+		for _, x := range xs {
+			switch x := x.(type) {
+			case map[string]any:
+				label, value := FormatValue(x["label"]), FormatValue(x["value"])
+				if value == "" {
+					value = label
+				}
+				if label == "" {
+					label = value
+				}
+				out = append(out, OutChoice{Label: label, Value: value})
+			case nil:
+			default:
+				s := FormatValue(x)
+				out = append(out, OutChoice{Label: s, Value: s})
+			}
+		}
+	}
+	return out, nil
 }
 
 // vars returns the expression environment of the frame on top: the

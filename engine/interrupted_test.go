@@ -187,3 +187,72 @@ func TestCorrectionKeepsWhatCameBefore(t *testing.T) {
 	h.expect("c", "cambiar el A1234 por la talla 43", "¿Runner A1234 en 43?")
 	h.expect("c", "no, mejor la 44", "¿Runner A1234 en 44?")
 }
+
+// pickBot asks a choice among topics and then a size offered as buttons.
+func pickBot(sizes ...string) *engine.Program {
+	var buttons []engine.Choice
+	for _, s := range sizes {
+		buttons = append(buttons, engine.Choice{Value: s})
+	}
+	p := &engine.Program{
+		Name: "pick", Languages: []string{"es", "en"},
+		Flows: []*engine.Flow{{
+			Name: "pick", Interruptible: true,
+			Triggers: engine.Triggers{Keywords: []string{"empezar", "start"}},
+			Slots: []*engine.Slot{
+				{Name: "topic", Type: engine.SlotChoice, Choices: []engine.Choice{
+					{Value: "estado", Label: engine.Lit("Estado")}, {Value: "factura", Label: engine.Lit("Factura")}}},
+				{Name: "size", Type: engine.SlotNumber, Invalid: engine.Lit("No reconozco esa talla.")},
+			},
+			Steps: []engine.Step{
+				&engine.Ask{Slot: "topic", Prompt: msg("¿Qué tema?"), Exhausted: engine.Default},
+				&engine.Ask{Slot: "size", Prompt: &engine.Message{Variants: []engine.Text{engine.Lit("¿Te sirve alguna?")}, Choices: buttons},
+					Exhausted: engine.Default},
+				&engine.Say{Message: msg("{{ topic }} {{ size }}")},
+			},
+		}},
+	}
+	if err := p.Check(); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func TestBareYesAtOptions(t *testing.T) {
+	p := pickBot("43", "45")
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "empezar", "¿Qué tema?")
+	tr := h.expect("c", "sí", "¿Cuál prefieres: Estado o Factura?")
+	if got := tr.Messages[0].Choices; len(got) != 2 || got[1].Value != "factura" || tr.Conversation.Flow != "pick" {
+		t.Fatalf("choices %+v, flow %q", got, tr.Conversation.Flow)
+	}
+	h.expect("c", "factura", "¿Te sirve alguna?")
+	tr = h.expect("c", "dale", "¿Cuál prefieres: 43 o 45?")
+	if got := tr.Messages[0].Choices; len(got) != 2 || got[0].Value != "43" {
+		t.Fatalf("choices %+v", got)
+	}
+	// Asking which counts as a try: the third bare yes is the question's last.
+	h.expect("c", "ok", "¿Cuál prefieres: 43 o 45?")
+	tr = h.say("c", "vale")
+	if tr.Conversation.Flow != "" {
+		t.Fatalf("after three tries: %q, flow %q", texts(tr), tr.Conversation.Flow)
+	}
+	// "sí, la 45" is an answer, not a bare yes.
+	h.expect("d", "empezar", "¿Qué tema?")
+	h.expect("d", "estado", "¿Te sirve alguna?")
+	h.expect("d", "sí, la 45", "estado 45")
+	// English.
+	h.expect("e", "start", "¿Qué tema?")
+	if err := h.rt.SetLang(context.Background(), "e", "en"); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("e", "yes", "Which one would you like: Estado or Factura?")
+}
+
+func TestBareYesAtOneOption(t *testing.T) {
+	p := pickBot("43")
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "empezar", "¿Qué tema?")
+	h.expect("c", "estado", "¿Te sirve alguna?")
+	h.expect("c", "sí", "estado 43")
+}

@@ -135,6 +135,43 @@ func ReadYesNo(text string) (yes, ok bool) {
 	return sawYes, true
 }
 
+// affirmWords go with a yes in a bare affirmation ("sí, por favor", "claro
+// que sí", "de una", "go ahead") without saying anything more.
+var affirmWords = map[string]bool{
+	"que": true, "por": true, "favor": true, "please": true, "pls": true, "plis": true, "de": true, "una": true,
+	"acuerdo": true, "esta": true, "bien": true, "supuesto": true, "of": true, "course": true, "go": true,
+	"ahead": true, "sounds": true, "good": true, "obvio": true, "sip": true, "simon": true, "yup": true,
+	"alright": true, "oki": true, "okis": true, "sale": true, "me": true, "sirve": true, "works": true,
+	"for": true,
+}
+
+// BareYes reports whether a text is an affirmation and nothing more: "sí",
+// "dale", "ok", "claro que sí", "sí, por favor", "de acuerdo", "yes", "go
+// ahead" — not "sí, la 45" nor "ok gracias".
+func BareYes(text string) bool {
+	n := Normalize(text)
+	if n == "" {
+		return false
+	}
+	if yes, ok := letterWords[n]; ok {
+		return yes
+	}
+	switch n {
+	case "de acuerdo", "por supuesto", "of course", "esta bien", "go ahead", "de una", "sounds good", "me sirve", "works for me":
+		return true
+	}
+	saw := false
+	for _, w := range strings.Fields(n) {
+		switch {
+		case yesWords[w]:
+			saw = true
+		case !affirmWords[w]:
+			return false
+		}
+	}
+	return saw
+}
+
 var numberWords = map[string]int{
 	"cero": 0, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
 	"ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14, "quince": 15,

@@ -55,6 +55,19 @@ func TestReadYesNo(t *testing.T) {
 	}
 }
 
+func TestBareYes(t *testing.T) {
+	for _, in := range []string{"sí", "Dale!", "ok", "yes", "sí, por favor", "claro que sí", "de una", "de acuerdo", "go ahead", "👍", "okey dale", "y"} {
+		if !BareYes(in) {
+			t.Errorf("BareYes(%q) = false", in)
+		}
+	}
+	for _, in := range []string{"", "no", "sí, la 45", "ok gracias", "dale chao", "sí y no", "quiero la de la izquierda", "por favor", "n"} {
+		if BareYes(in) {
+			t.Errorf("BareYes(%q) = true", in)
+		}
+	}
+}
+
 func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{"¡Sí, MAÑANA!", "A1234", "cuarenta y tres", "\xff\x00", "👍🏽"} {
 		f.Add(s)
@@ -69,6 +82,7 @@ func FuzzNormalize(f *testing.F) {
 		}
 		ReadNumber(s)
 		ReadYesNo(s)
+		BareYes(s)
 		c := cleanText(s, 64)
 		if !utf8.ValidString(c) || len(c) > 64 {
 			t.Fatalf("cleanText(%q) = %q", s, c)

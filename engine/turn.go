@@ -399,6 +399,9 @@ func (t *turn) onText() {
 		if t.answerInterrupted() {
 			return
 		}
+		if t.whichOne(fr, f, ask) {
+			return
+		}
 		if t.route(true) {
 			return
 		}
@@ -476,6 +479,81 @@ func (t *turn) answerInterrupted() bool {
 		return true
 	}
 	return false
+}
+
+// whichOne answers a bare yes ("dale", "sí", "ok") at a question with
+// options that is not a yes/no question ("¿Te sirve alguna? [43] [45]"):
+// with one option the yes takes it; with several the shopper is asked which
+// one, the options listed and as buttons ("¿Cuál prefieres: 43 o 45?"),
+// which counts as a try of the question. It reports whether it handled the
+// message.
+func (t *turn) whichOne(fr *Frame, f *Flow, ask *Ask) bool {
+	sl := t.p.slot(f, ask.Slot)
+	if sl == nil || sl.Type == SlotBoolean || !BareYes(t.in.Text) {
+		return false
+	}
+	opts := t.askOptions(sl, ask)
+	switch {
+	case len(opts) == 0:
+		return false
+	case len(opts) == 1:
+		v, ok := t.readChoice(sl, opts[0].Value)
+		if !ok || !t.valid(fr, sl, v) {
+			return false
+		}
+		t.setSlot(fr, sl, v)
+		fr.Mode, fr.Tries, fr.Reprompt = ModeRunning, 0, false
+		t.answered = true
+		t.gotIt()
+		return true
+	case fr.Tries+1 >= t.retries(sl):
+		return false // the last try: the question's way out (invalidAnswer)
+	}
+	fr.Tries++
+	t.gotIt()
+	var es, en string
+	if len(opts) <= 5 {
+		labels := make([]string, len(opts))
+		for i, o := range opts {
+			labels[i] = o.Label
+		}
+		list := strings.Join(labels[:len(labels)-1], ", ")
+		last := labels[len(labels)-1]
+		es, en = "¿Cuál prefieres: "+list+" o "+last+"?", "Which one would you like: "+list+" or "+last+"?"
+	} else {
+		es, en = "¿Cuál prefieres? Elige una de las opciones.", "Which one would you like? Pick one of the options."
+	}
+	t.emit(Entry{From: FromBot, Text: t.ownText(es, en), Choices: opts, At: t.now, Channel: t.s.Channel, Flow: f.Name})
+	return true
+}
+
+// askOptions returns the options a question offers: its buttons (those of
+// its prompt, else of its reprompt), or its choice slot's choices.
+func (t *turn) askOptions(sl *Slot, ask *Ask) []OutChoice {
+	text := func(tx Text) (string, error) {
+		tm := tx.Pick(t.s.Lang, t.p.DefaultLang())
+		if tm == nil {
+			return "", nil
+		}
+		var env map[string]any
+		if !tm.Static() {
+			env = t.vars()
+		}
+		return tm.Render(env)
+	}
+	for _, m := range []*Message{ask.Prompt, ask.Reprompt} {
+		if m == nil {
+			continue
+		}
+		if opts, err := t.buttons(m, sl.Choices, text); err == nil && len(opts) > 0 {
+			return opts
+		}
+	}
+	if len(sl.Choices) > 0 {
+		opts, _ := t.buttons(&Message{}, sl.Choices, text)
+		return opts
+	}
+	return nil
 }
 
 // understandFor reads the message again when a question about slot sl
@@ -1044,11 +1122,7 @@ func (t *turn) invalidAnswer(fr *Frame, f *Flow, ask *Ask) {
 	sl := t.p.slot(f, ask.Slot)
 	t.fillFrom(fr, f, t.entityFills(f), sl)
 	fr.Tries++
-	retries := t.p.settings.Retries
-	if sl != nil && sl.Retries > 0 {
-		retries = sl.Retries
-	}
-	if fr.Tries >= retries {
+	if fr.Tries >= t.retries(sl) {
 		fr.Tries = 0
 		t.event(EvFlowAbandoned, f.Name, "exhausted:"+ask.Slot)
 		if ask.Exhausted >= 0 {
@@ -1068,6 +1142,14 @@ func (t *turn) invalidAnswer(fr *Frame, f *Flow, ask *Ask) {
 	if sl != nil && t.rejected != sl {
 		t.sayExpected(f, sl, ask)
 	}
+}
+
+// retries is how many invalid answers a slot's question takes.
+func (t *turn) retries(sl *Slot) int {
+	if sl != nil && sl.Retries > 0 {
+		return sl.Retries
+	}
+	return t.p.settings.Retries
 }
 
 // sayExpected tells the shopper what the pending question expects, when
@@ -1165,11 +1247,16 @@ func (t *turn) sayBuiltin(role SystemRole) {
 // sayOwn says one of the runtime's own texts: English to a conversation in
 // English, Spanish to the others.
 func (t *turn) sayOwn(es, en, flow string) {
-	text := es
+	t.emit(Entry{From: FromBot, Text: t.ownText(es, en), At: t.now, Channel: t.s.Channel, Flow: flow})
+}
+
+// ownText picks one of the runtime's own texts: English to a conversation
+// in English, Spanish to the others.
+func (t *turn) ownText(es, en string) string {
 	if t.s.Lang == "en" || (t.s.Lang == "" && t.p.DefaultLang() == "en") {
-		text = en
+		return en
 	}
-	t.emit(Entry{From: FromBot, Text: text, At: t.now, Channel: t.s.Channel, Flow: flow})
+	return es
 }
 
 // emit appends a transcript entry, numbering it.

@@ -1,9 +1,14 @@
 package flows_test
 
 import (
+	"context"
 	"fmt"
+	"log"
 
+	"github.com/charlabot/charla/engine"
+	"github.com/charlabot/charla/engine/memory"
 	"github.com/charlabot/charla/flows"
+	"github.com/charlabot/charla/nlu"
 )
 
 func ExampleLoadFiles() {
@@ -43,4 +48,36 @@ func ExampleLoadDir() {
 	// Output:
 	// hello [es en] 3 tests
 	// [greet] human
+}
+
+// A Go program that embeds charla: it compiles a bot directory
+// (testdata/orders: one flow that asks for an order number and calls the
+// action get_order), trains the NLU, registers the action as a Go function
+// and handles a message. channels/server serves the same runtime over the
+// web chat, REST and Telegram.
+func Example_embedding() {
+	bot, err := flows.LoadDir("testdata/orders")
+	if err != nil {
+		log.Fatal(err) // every problem, as path:line:col: message
+	}
+	und, err := nlu.New(bot.Program)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rt, err := engine.NewRuntime(bot.Program, engine.Options{Store: memory.New(), Understander: und})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rt.RegisterAction("get_order", func(ctx context.Context, call engine.ActionCall) (any, error) {
+		return map[string]any{"status": "en camino"}, nil // call.Args["id"] is "A1002"
+	})
+	turn, err := rt.Handle(context.Background(), engine.Inbound{Conversation: "c1", Text: "¿dónde está mi pedido A1002?"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range turn.Messages {
+		fmt.Println(m.Text)
+	}
+	// Output:
+	// Tu pedido A1002 está en camino.
 }

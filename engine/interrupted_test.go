@@ -256,3 +256,66 @@ func TestBareYesAtOneOption(t *testing.T) {
 	h.expect("c", "estado", "¿Te sirve alguna?")
 	h.expect("c", "sí", "estado 43")
 }
+
+func TestAside(t *testing.T) {
+	p := sizeBot()
+	p.Flows = append(p.Flows, &engine.Flow{
+		Name: "thanks", Aside: true,
+		Triggers: engine.Triggers{Keywords: []string{"gracias"}},
+		Steps:    []engine.Step{&engine.Say{Message: msg("¡Con gusto!")}},
+	})
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, withNLU(p))
+	// With nothing pending, an aside is a flow like another.
+	h.expect("c", "gracias", "¡Con gusto!")
+	// At a question: said, then the question again (its reprompt), no
+	// resume flow, the flow kept, no try counted.
+	h.expect("c", "quiero cambiar la talla", txtAskOrder)
+	h.expect("c", "no lo sé", txtRetryOrder)
+	h.expect("c", "no me acuerdo", txtRetryOrder)
+	tr := h.expect("c", "gracias", "¡Con gusto!", txtRetryOrder)
+	if tr.Conversation.Flow != "size_exchange" {
+		t.Fatalf("flow = %q", tr.Conversation.Flow)
+	}
+	h.expect("c", "A1234", txtAskSize) // a third invalid answer would have ended the flow
+	evs, _ := h.rt.Events(context.Background(), 0, 0)
+	if !hasEvent(evs, engine.EvFlowStarted, "thanks", "aside") || !hasEvent(evs, engine.EvFlowCompleted, "thanks", "") {
+		t.Fatalf("events: %+v", evs)
+	}
+
+	// At the question of a flow that is not interruptible too.
+	p2 := sizeBot()
+	p2.Flow("size_exchange").Interruptible = false
+	p2.Flows = append(p2.Flows, p.Flow("thanks"))
+	if err := p2.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, p2, withNLU(p2))
+	h2.expect("c", "quiero cambiar la talla", txtAskOrder)
+	h2.expect("c", "¿y dónde está mi pedido?", txtRetryOrder) // no digression
+	h2.expect("c", "gracias", "¡Con gusto!", txtRetryOrder)
+}
+
+func TestAsideAtAWait(t *testing.T) {
+	p := sizeBot()
+	p.Flows = append(p.Flows,
+		&engine.Flow{Name: "thanks", Aside: true, Triggers: engine.Triggers{Keywords: []string{"gracias"}},
+			Steps: []engine.Step{&engine.Say{Message: msg("¡Con gusto!")}}},
+		&engine.Flow{Name: "shipping", Interruptible: true, Triggers: engine.Triggers{Keywords: []string{"envio"}},
+			Steps: []engine.Step{
+				&engine.Say{Message: msg("Te aviso cuando salga.")},
+				&engine.Wait{Events: []string{"shipped"}, OnTimeout: engine.Default},
+				&engine.Say{Message: msg("¡Salió!")},
+			}})
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "envio", "Te aviso cuando salga.")
+	tr := h.expect("c", "gracias", "¡Con gusto!")
+	if tr.Conversation.Flow != "shipping" {
+		t.Fatalf("the wait should go on: %+v", tr.Conversation)
+	}
+}

@@ -172,7 +172,12 @@ type Flow struct {
 	Interruptible bool
 	// Leave makes a digression end the flow instead of coming back to it:
 	// a survey or an "anything else?" the shopper answered by moving on.
-	Leave  bool
+	Leave bool
+	// Aside marks a short reply that fits anywhere (thanks, "are you a
+	// bot?"): triggered at a question — of any flow, interruptible or not —
+	// it runs without leaving it or counting as a try, and the question is
+	// asked again right after it, without the resume flow.
+	Aside  bool
 	System bool // a default system flow supplied by the compiler
 	Pos    Pos
 

@@ -446,7 +446,7 @@ func (t *turn) answerInterrupted() bool {
 			continue
 		}
 		f, ask := t.askOf(fr)
-		if ask == nil || (m.flow != nil && m.flow != f) {
+		if ask == nil || (m.flow != nil && !m.flow.Aside && m.flow != f) {
 			continue
 		}
 		sl := t.p.slot(f, ask.Slot)
@@ -910,6 +910,17 @@ func (t *turn) startTriggered(f *Flow) bool {
 		t.handoffNote = "asked for a person"
 		t.leaveTop()
 		t.push(f, t.overKind(), "human")
+		t.gotIt()
+		return true
+	}
+	if f.Aside && top != nil && top.Flow != f.Name && (top.Mode == ModeAsking || top.Mode == ModeWaiting) {
+		// A short reply that fits anywhere: the flow waiting stays, a
+		// question is asked again after it (no try counted, no resume
+		// flow), a wait goes on waiting.
+		if top.Mode == ModeAsking {
+			top.Mode, top.Reprompt = ModeRunning, true
+		}
+		t.push(f, FrameCalled, "aside")
 		t.gotIt()
 		return true
 	}

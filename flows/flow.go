@@ -12,7 +12,7 @@ import (
 // flows/*.yaml: parsing a flow's declarations (pass 1), then compiling its
 // slots, triggers and steps against a typed environment (pass 2, emit.go).
 
-var flowKeys = []string{"flow", "description", "title", "triggers", "slots", "steps", "interruptible"}
+var flowKeys = []string{"flow", "description", "title", "triggers", "slots", "steps", "interruptible", "aside"}
 
 var triggerKeys = []string{"intents", "keywords", "patterns", "events", "if"}
 
@@ -94,6 +94,11 @@ func (c *compiler) parseFlow(x node) {
 		} else {
 			d.fl.Interruptible, _ = c.boolean(v, "interruptible")
 		}
+	}
+	if v := m.get("aside"); v.ok() {
+		// A short reply that fits anywhere: at a question it runs
+		// without leaving it, and the question is asked again.
+		d.fl.Aside, _ = c.boolean(v, "aside")
 	}
 	if v := m.get("slots"); v.ok() {
 		sm := c.mapOf(v, "slots")

@@ -107,13 +107,23 @@ func runTest(ctx context.Context, args []string, io stdio) int {
 
 // loadBot compiles a bot directory, printing its errors; a nil bot comes
 // with the exit code.
+// openBot compiles the bot in dir, printing its diagnostics — warnings
+// too, so that a text cut short or a file not read shows in chat and test
+// as in validate — on stderr.
 func openBot(dir, cmd string, io stdio) (*flows.Bot, int) {
 	bot, err := flows.LoadDir(dir)
+	if bot != nil {
+		for _, d := range bot.Diagnostics {
+			fmt.Fprintln(io.err, d)
+		}
+	}
 	if err != nil {
 		var list flows.ErrorList
 		if ok := asErrorList(err, &list); ok {
-			for _, d := range list {
-				fmt.Fprintln(io.err, d)
+			if bot == nil {
+				for _, d := range list {
+					fmt.Fprintln(io.err, d)
+				}
 			}
 			if bot != nil && bot.Program != nil {
 				return bot, 0 // warnings only

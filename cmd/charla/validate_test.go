@@ -104,3 +104,16 @@ func TestSchemaCommand(t *testing.T) {
 		t.Fatalf("unknown kind: exit %d, %q", code, errs)
 	}
 }
+
+// TestWarningsShown checks that test (as chat and bench, through openBot)
+// prints the bot's warnings on stderr, as validate prints them.
+func TestWarningsShown(t *testing.T) {
+	code, _, errs := runCharla(t, "test", "testdata/validate/warnings")
+	if code != 0 || !strings.Contains(errs, "testdata/validate/warnings/flows/main.yaml:5:5: warning: unreachable step\n") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	code, _, errs = runCharla(t, "test", "testdata/validate/broken")
+	if code != 1 || !strings.Contains(errs, "main.yaml:5:5: warning: unreachable step\n") || !strings.Contains(errs, "unknown step \"nowhere\"") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}

@@ -106,9 +106,46 @@ var (
 	letterWords = map[string]bool{"y": true, "s": true, "n": false}
 )
 
+// Thanking and closing: an acknowledgement before them ("ok gracias",
+// "vale, chao", "ok thanks") is politeness, not a yes (the labelling rule of
+// the shop datasets: "ok gracias" is thanks, "dale, chau" a goodbye).
+var (
+	ackWords = map[string]bool{
+		"ok": true, "okay": true, "okey": true, "oki": true, "okis": true, "vale": true, "listo": true,
+		"perfecto": true, "dale": true, "sale": true, "va": true, "bueno": true, "joya": true, "genial": true,
+		"k": true, "kk": true, "alright": true, "cool": true, "great": true, "perfect": true, "👍": true, "👌": true,
+	}
+	closingWords = map[string]bool{
+		"gracias": true, "grax": true, "graciass": true, "agradezco": true, "agradecido": true, "agradecida": true,
+		"thanks": true, "thank": true, "thx": true, "thanx": true, "ty": true, "tysm": true, "cheers": true,
+		"chao": true, "chau": true, "adios": true, "bye": true, "goodbye": true, "byebye": true,
+	}
+)
+
+// AckClosing reports whether a text is an acknowledgement with thanks or a
+// goodbye and no real answer: "ok gracias", "vale, chao", "ok thanks",
+// "perfecto, muchas gracias" — but not "sí, gracias" nor "no, gracias". At
+// a yes/no question it is no answer (the question is asked again).
+func AckClosing(text string) bool {
+	n := Normalize(text)
+	var ack, closing bool
+	for _, w := range strings.Fields(n) {
+		switch {
+		case closingWords[w]:
+			closing = true
+		case ackWords[w]:
+			ack = true
+		case yesWords[w] || noWords[w]:
+			return false // a real yes or no: "sí, gracias", "no gracias"
+		}
+	}
+	return ack && closing
+}
+
 // ReadYesNo reads a yes or no answer in Spanish or English ("sí", "claro
 // que sí", "no, gracias", "yes please"). ok is false when the text says
-// neither or both.
+// neither or both, or only acknowledges with thanks or a goodbye ("ok
+// gracias": see AckClosing).
 func ReadYesNo(text string) (yes, ok bool) {
 	n := Normalize(text)
 	if n == "" {
@@ -116,6 +153,9 @@ func ReadYesNo(text string) (yes, ok bool) {
 	}
 	if yes, ok := letterWords[n]; ok {
 		return yes, true
+	}
+	if AckClosing(n) {
+		return false, false
 	}
 	var sawYes, sawNo bool
 	for _, w := range strings.Fields(n) {

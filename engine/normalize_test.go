@@ -42,15 +42,30 @@ func TestReadYesNo(t *testing.T) {
 	for in, want := range map[string]bool{
 		"sí": true, "Si claro": true, "dale": true, "yes please": true, "👍": true, "de acuerdo": true,
 		"no": false, "no gracias": false, "nop": false, "nope": false, "y": true, "S": true, "n": false,
+		"sí, gracias": true, "yes thanks": true, "no, thanks": false, "ok": true, "claro, gracias": true,
 	} {
 		got, ok := ReadYesNo(in)
 		if !ok || got != want {
 			t.Errorf("ReadYesNo(%q) = %v, %v; want %v", in, got, ok, want)
 		}
 	}
-	for _, in := range []string{"quizás", "sí y no", "", "43", "¿y dónde está mi pedido?", "y eso", "n s"} {
+	for _, in := range []string{"quizás", "sí y no", "", "43", "¿y dónde está mi pedido?", "y eso", "n s",
+		"ok gracias", "ok thanks", "Vale, chao!", "perfecto, muchas gracias", "dale gracias 👍", "ok thank you"} {
 		if _, ok := ReadYesNo(in); ok {
 			t.Errorf("ReadYesNo(%q) read an answer", in)
+		}
+	}
+}
+
+func TestAckClosing(t *testing.T) {
+	for _, in := range []string{"ok gracias", "ok thanks", "Vale, chao!", "perfecto, muchas gracias", "ok, thank you so much", "👍 gracias"} {
+		if !AckClosing(in) {
+			t.Errorf("AckClosing(%q) = false", in)
+		}
+	}
+	for _, in := range []string{"", "ok", "gracias", "sí, gracias", "no gracias", "yes thanks", "claro, gracias", "ok, la 43"} {
+		if AckClosing(in) {
+			t.Errorf("AckClosing(%q) = true", in)
 		}
 	}
 }
@@ -83,6 +98,7 @@ func FuzzNormalize(f *testing.F) {
 		ReadNumber(s)
 		ReadYesNo(s)
 		BareYes(s)
+		AckClosing(s)
 		c := cleanText(s, 64)
 		if !utf8.ValidString(c) || len(c) > 64 {
 			t.Fatalf("cleanText(%q) = %q", s, c)

@@ -334,6 +334,11 @@ func (t *turn) readPending(sl *Slot, fills []fill, mode readMode) (v any, generi
 			}
 		}
 	case SlotBoolean:
+		if AckClosing(text) {
+			// "ok gracias", "ok thanks": thanks, not a yes — whatever
+			// the understander read in it.
+			return nil, false, -1
+		}
 		if v, i := entity(EntityBoolean); v != nil {
 			return v, true, i
 		}

@@ -115,6 +115,7 @@ func TestBuiltins(t *testing.T) {
 		{es, "ok", "boolean", true, "ok"},
 		{es, "siii", "boolean", true, "siii"},
 		{es, "sí, esa es la dirección", "boolean", true, "sí"},
+		{es, "sí, gracias", "boolean", true, "sí"},
 		{es, "nop", "boolean", false, "nop"},
 		{es, "no", "boolean", false, "no"},
 		{es, "no gracias", "boolean", false, "no gracias"},
@@ -143,6 +144,10 @@ func TestNotEntities(t *testing.T) {
 	es := mustNew(t, "es", nil, Options{})
 	tests := []struct{ text, entity string }{
 		{"si compro hoy, cuándo llega?", "boolean"}, // "si" = if
+		{"ok gracias", "boolean"},                   // thanks, not a yes (the datasets' labelling rule)
+		{"vale, chao!", "boolean"},                  // a goodbye
+		{"ok thanks", "boolean"},                    // thanks
+		{"perfecto muchas gracias", "boolean"},
 		{"no me llegó el pedido y quiero saber", ""},
 		{"tengo 3 hijos", "size"},
 		{"el 2x1 no me salió", "number"},
@@ -171,6 +176,9 @@ func TestExpect(t *testing.T) {
 	}
 	if e, ok := find(t, es, "bueno, pero si", "boolean", engine.EntityBoolean); !ok || e.Value != true {
 		t.Errorf("expected boolean: %v %v", e, ok)
+	}
+	if e, ok := find(t, es, "ok gracias", "boolean", engine.EntityBoolean); ok {
+		t.Errorf("ok gracias at a yes/no question: %v", e)
 	}
 }
 

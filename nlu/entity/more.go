@@ -246,6 +246,9 @@ func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 		slices.SortFunc(ws, func(a, b boolWord) int { return a.start - b.start })
 	}
 	t.bw = ws
+	if ackClosing(ws) {
+		return nil // "ok gracias": thanks, not a yes
+	}
 	limit := 1
 	if expected || len(ws) <= 4 {
 		limit = len(ws)
@@ -269,6 +272,41 @@ func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 		}
 	}
 	return nil
+}
+
+// An acknowledgement before thanks or a goodbye ("ok gracias", "dale,
+// chau", "ok thanks") is politeness, not a yes: the labelling rule of the
+// shop datasets ("ok gracias" is thanks, "dale, chau" a goodbye). A real
+// yes or no keeps its meaning ("sí, gracias", "no gracias").
+var (
+	ackWords = map[string]bool{"ok": true, "okay": true, "okey": true, "oki": true, "okis": true, "vale": true,
+		"listo": true, "perfecto": true, "dale": true, "sale": true, "va": true, "bueno": true, "buenisimo": true,
+		"joya": true, "genial": true, "k": true, "kk": true, "alright": true, "cool": true, "great": true,
+		"perfect": true, "👍": true, "👌": true}
+	closingWords = map[string]bool{"gracias": true, "grax": true, "agradezco": true, "agradecido": true,
+		"agradecida": true, "thanks": true, "thank": true, "thx": true, "thanx": true, "ty": true, "tysm": true,
+		"cheers": true, "chao": true, "chau": true, "adios": true, "bye": true, "goodbye": true}
+)
+
+// ackClosing reports whether the words hold an acknowledgement and thanks
+// or a goodbye, and no other yes or no.
+func ackClosing(ws []boolWord) bool {
+	var ack, closing bool
+	for i, w := range ws {
+		switch {
+		case closingWords[w.s]:
+			closing = true
+		case ackWords[w.s]:
+			ack = true
+		default:
+			for g := range boolGroups {
+				if boolGroups[g].longest(ws, i) > 0 {
+					return false
+				}
+			}
+		}
+	}
+	return ack && closing
 }
 
 // collapsedIs reports whether s with every letter repeat squeezed is want:

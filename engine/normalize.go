@@ -127,9 +127,13 @@ var (
 // "perfecto, muchas gracias" — but not "sí, gracias" nor "no, gracias". At
 // a yes/no question it is no answer (the question is asked again).
 func AckClosing(text string) bool {
-	n := Normalize(text)
+	return ackClosing(Normalize(text))
+}
+
+// ackClosing is AckClosing of a normalised text.
+func ackClosing(n string) bool {
 	var ack, closing bool
-	for _, w := range strings.Fields(n) {
+	for w := range strings.FieldsSeq(n) {
 		switch {
 		case closingWords[w]:
 			closing = true
@@ -154,7 +158,7 @@ func ReadYesNo(text string) (yes, ok bool) {
 	if yes, ok := letterWords[n]; ok {
 		return yes, true
 	}
-	if AckClosing(n) {
+	if ackClosing(n) {
 		return false, false
 	}
 	var sawYes, sawNo bool

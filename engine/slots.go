@@ -334,7 +334,7 @@ func (t *turn) readPending(sl *Slot, fills []fill, mode readMode) (v any, generi
 			}
 		}
 	case SlotBoolean:
-		if AckClosing(text) {
+		if ackClosing(t.normText()) {
 			// "ok gracias", "ok thanks": thanks, not a yes — whatever
 			// the understander read in it.
 			return nil, false, -1

@@ -232,18 +232,19 @@ func (c *compiler) testStart(t *TestCase, x node) *flowDecl {
 		}
 	}
 	if v := m.get("slots"); v.ok() {
-		st.Slots = c.slotValues(v, d, false)
+		st.Slots = c.slotValues(v, d, false, false)
 	}
 	if v := m.get("profile"); v.ok() {
-		st.Profile = c.slotValues(v, nil, true)
+		st.Profile = c.slotValues(v, nil, true, false)
 	}
 	return d
 }
 
 // slotValues reads a mapping slot → value, checking the names (slots of
-// flow d or global ones; only user-scoped ones for a profile) and coercing
-// the values to the slots' types.
-func (c *compiler) slotValues(x node, d *flowDecl, profile bool) map[string]any {
+// flow d or global ones; with callers, of any flow, which may have called
+// d; only user-scoped ones for a profile) and coercing the values to the
+// slots' types.
+func (c *compiler) slotValues(x node, d *flowDecl, profile, callers bool) map[string]any {
 	m := c.mapOf(x, "slots")
 	if m == nil {
 		return nil
@@ -262,6 +263,9 @@ func (c *compiler) slotValues(x node, d *flowDecl, profile bool) map[string]any 
 		}
 		if sd == nil {
 			sd = c.globals[name]
+		}
+		if sd == nil && callers {
+			sd = c.findSlot(name)
 		}
 		switch {
 		case sd == nil && profile:
@@ -450,7 +454,7 @@ func (c *compiler) testTurn(x node, startFlow *flowDecl) *TestTurn {
 		if waiting == nil {
 			waiting = startFlow
 		}
-		turn.Slots = c.slotValues(v, waiting, false)
+		turn.Slots = c.slotValues(v, waiting, false, true)
 	}
 	if v := m.get("status"); v.ok() {
 		if s, ok := c.str(v, "status"); ok {

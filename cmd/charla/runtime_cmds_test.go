@@ -209,3 +209,46 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTestCommandStack checks that a test reads the slots of a flow that
+// called the waiting one, and that a start that fails (a step reading a
+// variable an earlier step sets) fails the test with the error.
+func TestTestCommandStack(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "bot.yaml"), "name: stack\nlanguages: [es]\n")
+	writeFile(t, filepath.Join(dir, "flows", "main.yaml"), `flow: main
+triggers: {keywords: [cita]}
+slots: {dia: {type: text}}
+steps:
+  - ask: dia
+    say: "¿Día?"
+  - set: {libres: '["9:00"]'}
+  - id: elegir
+    say: "Libres: {{ libres[0] }}"
+  - call: datos
+---
+flow: datos
+slots: {nombre: {type: text}}
+steps:
+  - ask: nombre
+    say: "¿Nombre?"
+`)
+	writeFile(t, filepath.Join(dir, "tests", "t.yaml"), `tests:
+  - name: caller_slots
+    turns:
+      - user: cita
+      - user: lunes
+        bot: ["Libres: 9:00", "¿Nombre?"]
+        flow: datos
+        slots: {dia: lunes, nombre: null}
+  - name: bad_start
+    start: {flow: main, step: elegir, slots: {dia: lunes}}
+    turns:
+      - user: Ana
+`)
+	code, out, errs := charla(t, "", "test", dir)
+	if code != 1 || !strings.HasSuffix(out, "1 passed, 1 failed\n") || !strings.Contains(out, "FAIL bad_start") ||
+		!strings.Contains(out, "start: main step 2: ") || strings.Contains(out, "caller_slots") {
+		t.Fatalf("exit %d:\n%s%s", code, out, errs)
+	}
+}

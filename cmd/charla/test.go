@@ -190,6 +190,12 @@ func runCase(ctx context.Context, prog *engine.Program, u engine.Understander, t
 		fail("start: %v", err)
 		return res
 	}
+	if why := seedErrors(ctx, rt); why != "" {
+		// The start's replies are not checked, but a start that failed
+		// would have the turns run against the error flow's aftermath.
+		fail("start: %s", why)
+		return res
+	}
 	log.take()
 	rec.take()
 	for i, turn := range tc.Turns {
@@ -218,6 +224,9 @@ func runCase(ctx context.Context, prog *engine.Program, u engine.Understander, t
 		}
 		msgs = append(msgs, rec.take()...)
 		calls, missing := log.take()
+		if len(turn.Slots) > 0 {
+			state.Slots = withCallers(ctx, rt, conv, state.Slots)
+		}
 		var diffs []string
 		for _, name := range missing {
 			diffs = append(diffs, fmt.Sprintf("action %s has no mock and no implementation", name))
@@ -228,6 +237,50 @@ func runCase(ctx context.Context, prog *engine.Program, u engine.Understander, t
 		}
 	}
 	return res
+}
+
+// seedErrors returns the errors logged while a test's start ran its flow
+// to its first wait ("" when none): a start at a step that reads a
+// variable an earlier step would have set fails there.
+func seedErrors(ctx context.Context, rt *engine.Runtime) string {
+	evs, err := rt.Events(ctx, 0, 100)
+	if err != nil {
+		return err.Error()
+	}
+	var why []string
+	for _, e := range evs {
+		if e.Kind == engine.EvError || e.Kind == engine.EvActionError {
+			if strings.HasPrefix(e.Detail, e.Flow+" ") {
+				why = append(why, e.Detail)
+			} else {
+				why = append(why, fmt.Sprintf("%s: %s", e.Flow, e.Detail))
+			}
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
+// withCallers adds to the slots a conversation shows (the waiting flow's,
+// the conversation's and the user's) those of the flows below it on the
+// stack, top first: after `call: datos`, a test still reads the calling
+// flow's slots.
+func withCallers(ctx context.Context, rt *engine.Runtime, conv string, slots map[string]any) map[string]any {
+	s, err := rt.Session(ctx, conv)
+	if err != nil || s == nil || len(s.Stack) < 2 {
+		return slots
+	}
+	out := make(map[string]any, len(slots))
+	for k, v := range slots {
+		out[k] = v
+	}
+	for i := len(s.Stack) - 1; i >= 0; i-- {
+		for _, v := range s.Stack[i].Vars {
+			if _, ok := out[v.Name]; !ok {
+				out[v.Name] = v.Value
+			}
+		}
+	}
+	return out
 }
 
 func describeTurn(t *flows.TestTurn) string {

@@ -196,7 +196,10 @@ func runCase(ctx context.Context, prog *engine.Program, u engine.Understander, t
 		fail("start: %s", why)
 		return res
 	}
-	log.take()
+	if _, missing := log.take(); len(missing) > 0 {
+		fail("start: action %s has no mock and no implementation", strings.Join(missing, ", "))
+		return res
+	}
 	rec.take()
 	for i, turn := range tc.Turns {
 		where := fmt.Sprintf("turn %d (%s) %s", i+1, turn.Pos, describeTurn(turn))
@@ -241,7 +244,8 @@ func runCase(ctx context.Context, prog *engine.Program, u engine.Understander, t
 
 // seedErrors returns the errors logged while a test's start ran its flow
 // to its first wait ("" when none): a start at a step that reads a
-// variable an earlier step would have set fails there.
+// variable an earlier step would have set fails there (an action that
+// fails is not an error of the test: its on_error is the flow's).
 func seedErrors(ctx context.Context, rt *engine.Runtime) string {
 	evs, err := rt.Events(ctx, 0, 100)
 	if err != nil {
@@ -249,7 +253,7 @@ func seedErrors(ctx context.Context, rt *engine.Runtime) string {
 	}
 	var why []string
 	for _, e := range evs {
-		if e.Kind == engine.EvError || e.Kind == engine.EvActionError {
+		if e.Kind == engine.EvError {
 			if strings.HasPrefix(e.Detail, e.Flow+" ") {
 				why = append(why, e.Detail)
 			} else {

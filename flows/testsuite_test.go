@@ -41,15 +41,18 @@ func TestTestsParsed(t *testing.T) {
 	if mid.Exact() || mid.Start.Flow != "order_status" || mid.Start.Slots["order"] != "A1002" || mid.Start.Profile["email"] != "ana@example.com" {
 		t.Fatalf("from_the_middle = %+v %+v", mid, mid.Start)
 	}
-	ev, wait, choice := mid.Turns[0], mid.Turns[1], mid.Turns[2]
-	if ev.Kind != flows.TurnEvent || ev.Event != "order_shipped" || ev.Data["order"] != "A1002" || ev.Says != "A1002" {
-		t.Errorf("event turn = %+v", ev)
+	choice, wait, ev, hola := mid.Turns[0], mid.Turns[1], mid.Turns[2], mid.Turns[3]
+	if choice.Kind != flows.TurnChoice || choice.Choice != "yes" || !choice.CheckBot || len(choice.Bot) != 0 || choice.Flow != "order_status" {
+		t.Errorf("choice turn = %+v", choice)
 	}
-	if wait.Kind != flows.TurnWait || wait.Wait != 72*time.Hour || !wait.NoActions {
+	if wait.Kind != flows.TurnWait || wait.Wait != time.Minute || !wait.NoActions || wait.CheckFlow {
 		t.Errorf("wait turn = %+v", wait)
 	}
-	if choice.Kind != flows.TurnChoice || choice.Choice != "yes" || len(choice.Bot) != 3 ||
-		choice.Bot[0].Match != flows.MatchContains || choice.Bot[1].Regex == nil || !choice.Bot[2].CheckChoices {
-		t.Errorf("choice turn = %+v", choice)
+	if ev.Kind != flows.TurnEvent || ev.Event != "order_shipped" || ev.Data["order"] != "A1002" || ev.Says != "salió" ||
+		len(ev.Bot) != 1 || ev.Bot[0].Match != flows.MatchContains || !ev.CheckFlow || ev.Flow != "" {
+		t.Errorf("event turn = %+v", ev)
+	}
+	if len(hola.Bot) != 2 || hola.Bot[0].Regex == nil || !hola.Bot[1].CheckChoices || hola.Bot[1].Choices[1] != "Estado de mi pedido" {
+		t.Errorf("last turn = %+v", hola)
 	}
 }

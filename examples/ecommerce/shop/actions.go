@@ -27,18 +27,19 @@ func caller(call engine.ActionCall) Caller {
 // are in the conversation's language.
 func (s *Service) Actions() map[string]engine.ActionFunc {
 	acts := map[string]engine.ActionFunc{
-		"get_customer":    s.actGetCustomer,
-		"get_order":       s.actGetOrder,
-		"verify_email":    s.actVerifyEmail,
-		"check_stock":     s.actCheckStock,
-		"create_exchange": s.actCreateExchange,
-		"cancel_order":    s.actCancelOrder,
-		"create_return":   s.actCreateReturn,
-		"create_ticket":   s.actCreateTicket,
-		"subscribe":       s.actSubscribe,
-		"redeem_points":   s.actRedeemPoints,
-		"redeem_code":     s.actRedeemCode,
-		"save_feedback":   s.actSaveFeedback,
+		"get_customer":       s.actGetCustomer,
+		"get_order":          s.actGetOrder,
+		"verify_email":       s.actVerifyEmail,
+		"send_order_numbers": s.actSendOrderNumbers,
+		"check_stock":        s.actCheckStock,
+		"create_exchange":    s.actCreateExchange,
+		"cancel_order":       s.actCancelOrder,
+		"create_return":      s.actCreateReturn,
+		"create_ticket":      s.actCreateTicket,
+		"subscribe":          s.actSubscribe,
+		"redeem_points":      s.actRedeemPoints,
+		"redeem_code":        s.actRedeemCode,
+		"save_feedback":      s.actSaveFeedback,
 	}
 	for name, fn := range acts {
 		acts[name] = func(ctx context.Context, call engine.ActionCall) (any, error) {
@@ -161,6 +162,14 @@ func (s *Service) actVerifyEmail(ctx context.Context, call engine.ActionCall) (a
 		return nil, actionError(err)
 	}
 	return map[string]any{"ok": ok}, nil
+}
+
+func (s *Service) actSendOrderNumbers(ctx context.Context, call engine.ActionCall) (any, error) {
+	sent, err := s.SendOrderNumbers(caller(call), str(call, "email"), call.Lang)
+	if err != nil {
+		return nil, actionError(err)
+	}
+	return map[string]any{"ok": sent}, nil
 }
 
 func (s *Service) actCheckStock(ctx context.Context, call engine.ActionCall) (any, error) {

@@ -71,6 +71,7 @@ type Service struct {
 	loc   *time.Location
 	now   func() time.Time
 	db    *bolt.DB // nil: state in memory only
+	mail  func(Email)
 
 	mu    sync.Mutex
 	state state
@@ -89,6 +90,8 @@ type state struct {
 	Seq         map[string]int         `json:"seq"`          // counters of ids by prefix
 	Milestones  map[string][]string    `json:"milestones"`   // order → milestones reached since the start
 	EmailMisses map[string]int         `json:"email_misses"` // conversation → wrong emails given
+	NumberMails map[string]int         `json:"number_mails"` // conversation → order numbers emailed
+	Outbox      []Email                `json:"outbox"`       // the latest emails sent, newest last
 }
 
 type orderState struct {
@@ -118,12 +121,24 @@ type Feedback struct {
 	At           time.Time `json:"at"`
 }
 
+// Email is a message the shop sent a customer.
+type Email struct {
+	To      string    `json:"to"`
+	Subject string    `json:"subject"`
+	Body    string    `json:"body"`
+	At      time.Time `json:"at"`
+}
+
 // Options configure a Service.
 type Options struct {
 	// Path of the bbolt file that keeps what shoppers change ("": memory).
 	Path     string
 	Now      func() time.Time // time.Now
 	Location *time.Location   // the shop's time zone (UTC)
+	// Mail delivers the shop's emails (a real shop's mailer); it is called
+	// after the email is kept in [Service.Outbox], outside the shop's lock.
+	// nil: they are only kept.
+	Mail func(Email)
 }
 
 var bucket = []byte("shop")
@@ -131,7 +146,7 @@ var bucket = []byte("shop")
 // New starts the shop on its seed data. The day it starts is day 0 of the
 // seed's relative dates.
 func New(d *Data, o Options) (*Service, error) {
-	s := &Service{data: d, now: o.Now, loc: o.Location}
+	s := &Service{data: d, now: o.Now, loc: o.Location, mail: o.Mail}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -196,6 +211,9 @@ func (st *state) init() {
 	}
 	if st.EmailMisses == nil {
 		st.EmailMisses = map[string]int{}
+	}
+	if st.NumberMails == nil {
+		st.NumberMails = map[string]int{}
 	}
 }
 
@@ -366,20 +384,7 @@ func (s *Service) Customer(c Caller) CustomerView {
 	if !c.Verified || cu == nil {
 		return CustomerView{}
 	}
-	v := CustomerView{Known: true, ID: c.User, Name: cu.Name, Points: s.points(c.User)}
-	for id, seed := range s.data.Orders {
-		if seed.Customer == c.User {
-			o, _ := s.order(id)
-			v.Orders = append(v.Orders, o)
-		}
-	}
-	sort.Slice(v.Orders, func(i, j int) bool {
-		if !v.Orders[i].Placed.Equal(v.Orders[j].Placed) {
-			return v.Orders[i].Placed.After(v.Orders[j].Placed)
-		}
-		return v.Orders[i].ID < v.Orders[j].ID
-	})
-	return v
+	return CustomerView{Known: true, ID: c.User, Name: cu.Name, Points: s.points(c.User), Orders: s.ordersOf(c.User)}
 }
 
 func (s *Service) points(customer string) int {
@@ -447,6 +452,93 @@ func (s *Service) VerifyEmail(c Caller, id, email string) (bool, error) {
 		s.state.Proven[c.Conversation] = append(s.state.Proven[c.Conversation], id)
 	}
 	return true, s.save()
+}
+
+// maxNumberMails bounds the emails of order numbers one conversation may
+// have sent, and outboxSize the emails kept.
+const (
+	maxNumberMails = 3
+	outboxSize     = 100
+)
+
+// SendOrderNumbers emails the numbers of the orders made with an email to
+// that email, for a shopper who does not have them at hand. Whether the
+// email has orders is never told to the caller — they go to the inbox, not
+// the chat, so knowing somebody's email reveals nothing — and sent is false
+// only when the conversation has asked too many times already.
+func (s *Service) SendOrderNumbers(c Caller, email, lang string) (sent bool, err error) {
+	email = strings.TrimSpace(email)
+	if c.Conversation == "" || !strings.Contains(email, "@") {
+		return false, ErrInvalid
+	}
+	s.mu.Lock()
+	if s.state.NumberMails[c.Conversation] >= maxNumberMails {
+		s.mu.Unlock()
+		return false, nil
+	}
+	s.state.NumberMails[c.Conversation]++
+	var m *Email
+	for id, cu := range s.data.Customers {
+		if !strings.EqualFold(cu.Email, email) {
+			continue
+		}
+		var lines []string
+		for _, o := range s.ordersOf(id) {
+			lines = append(lines, fmt.Sprintf("%s · %s (%s)", o.ID, s.productName(o.Product, lang), statusName(o.Status, lang)))
+		}
+		if len(lines) == 0 {
+			break
+		}
+		m = &Email{To: cu.Email, At: s.now()}
+		if lang == "en" {
+			m.Subject = "Your order numbers at Tienda Charla"
+			m.Body = "Hi " + cu.Name + ", these are the orders you placed with this email:\n" + strings.Join(lines, "\n") +
+				"\nType the number in the chat to carry on."
+		} else {
+			m.Subject = "Los números de tus pedidos en Tienda Charla"
+			m.Body = "Hola, " + cu.Name + ". Estos son los pedidos que hiciste con este correo:\n" + strings.Join(lines, "\n") +
+				"\nEscribe el número en el chat para seguir."
+		}
+		s.state.Outbox = append(s.state.Outbox, *m)
+		if n := len(s.state.Outbox); n > outboxSize {
+			s.state.Outbox = slices.Delete(s.state.Outbox, 0, n-outboxSize)
+		}
+		break
+	}
+	err = s.save()
+	s.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	if m != nil && s.mail != nil {
+		s.mail(*m)
+	}
+	return true, nil
+}
+
+// ordersOf returns a customer's orders, newest first; s.mu held.
+func (s *Service) ordersOf(customer string) []*Order {
+	var out []*Order
+	for id, seed := range s.data.Orders {
+		if seed.Customer == customer {
+			o, _ := s.order(id)
+			out = append(out, o)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Placed.Equal(out[j].Placed) {
+			return out[i].Placed.After(out[j].Placed)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Outbox returns the latest emails the shop sent, oldest first.
+func (s *Service) Outbox() []Email {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.state.Outbox)
 }
 
 // Stock is the answer to a stock question.

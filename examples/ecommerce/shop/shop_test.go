@@ -442,3 +442,55 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("an unknown path: %d", code)
 	}
 }
+
+// A shopper without the order number gets the numbers in the inbox of the
+// email they ordered with; the caller learns nothing of the email's orders.
+func TestSendOrderNumbers(t *testing.T) {
+	var mailed []Email
+	s, err := New(seedData(t), Options{Now: func() time.Time { return day0 }, Mail: func(e Email) { mailed = append(mailed, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		caller Caller
+		email  string
+		lang   string
+		sent   bool
+		err    error
+		mail   *Email
+	}{
+		{anonymous, " Ana@Example.com ", "es", true, nil, &Email{To: "ana@example.com", Subject: "Los números de tus pedidos en Tienda Charla",
+			Body: "Hola, Ana. Estos son los pedidos que hiciste con este correo:\nA1002 · Chaqueta Andes (en camino)\nA1001 · Runner Pro (entregado)\nEscribe el número en el chat para seguir.", At: day0}},
+		{anonymous, "luis@example.com", "en", true, nil, &Email{To: "luis@example.com", Subject: "Your order numbers at Tienda Charla",
+			Body: "Hi Luis, these are the orders you placed with this email:\nA1004 · Basic T-shirt (paid)\nA1003 · Sierra boots (delivered)\nType the number in the chat to carry on.", At: day0}},
+		{anonymous, "nadie@example.com", "es", true, nil, nil},                                                                           // the same answer: nothing is revealed
+		{anonymous, "ana@example.com", "es", false, nil, nil},                                                                            // a fourth time: no more
+		{ana, "ana@example.com", "es", true, nil, &Email{To: "ana@example.com", Subject: "Los números de tus pedidos en Tienda Charla"}}, // another conversation
+		{Caller{}, "ana@example.com", "es", false, ErrInvalid, nil},
+		{luis, "no es un correo", "es", false, ErrInvalid, nil},
+	} {
+		mailed = nil
+		sent, err := s.SendOrderNumbers(tc.caller, tc.email, tc.lang)
+		if sent != tc.sent || !errors.Is(err, tc.err) {
+			t.Errorf("%+v %q: sent %v, err %v; want %v, %v", tc.caller, tc.email, sent, err, tc.sent, tc.err)
+		}
+		switch {
+		case tc.mail == nil && len(mailed) > 0:
+			t.Errorf("%q: mailed %+v", tc.email, mailed)
+		case tc.mail != nil && len(mailed) != 1:
+			t.Errorf("%q: mailed %d emails", tc.email, len(mailed))
+		case tc.mail != nil && tc.mail.Body != "" && !reflect.DeepEqual(mailed[0], *tc.mail):
+			t.Errorf("%q: mailed\n%+v\nwant\n%+v", tc.email, mailed[0], *tc.mail)
+		}
+	}
+	if out := s.Outbox(); len(out) != 3 || out[0].To != "ana@example.com" || out[1].To != "luis@example.com" {
+		t.Errorf("outbox: %+v", out)
+	}
+	// The action, as the bot calls it.
+	res, err := s.Actions()["send_order_numbers"](context.Background(),
+		engine.ActionCall{Args: map[string]any{"email": "ana@example.com"}, Conversation: "c9", Lang: "es"})
+	if err != nil || !reflect.DeepEqual(res, map[string]any{"ok": true}) {
+		t.Errorf("action: %v, %v", res, err)
+	}
+}

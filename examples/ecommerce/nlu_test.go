@@ -32,7 +32,9 @@ var datasetLabel = map[string]string{
 	"kb:invoice":         "invoice",
 	"kb:stock":           "product_availability",
 	"bot_identity":       "oos", // chit-chat the bot answers without a shop intent
-	"help":               "oos", // what the bot can do: no shop intent either
+	// A shopper without their order's number is asking about their order.
+	"forgot_order_number": "order_status",
+	"help":                "oos", // what the bot can do: no shop intent either
 }
 
 // nluScore is how the bot does on a labelled set.

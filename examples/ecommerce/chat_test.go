@@ -80,6 +80,34 @@ func TestChatWithTheShop(t *testing.T) {
 	)
 }
 
+// An anonymous shopper without the order number: the shop emails the
+// numbers (the terminal shows the email), the shopper comes back with one,
+// and the same email proves the order for the exchange.
+func TestChatWithoutTheOrderNumber(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the NLU")
+	}
+	out, errOut := chat(t, "quiero cambiar la talla\nno me acuerdo el número\nana@example.com\nA1001\n43\nsí\n", "--data", t.TempDir())
+	contains(t, out,
+		"¿Cuál es el número de tu pedido? Por ejemplo A1234.\n  1. No tengo el número\n",
+		"No te preocupes 🙂 El número está en el correo de confirmación de tu compra",
+		"(email to ana@example.com: Los números de tus pedidos en Tienda Charla\n  Hola, Ana. Estos son los pedidos que hiciste con este correo:\n  A1002 · Chaqueta Andes (en camino)\n  A1001 · Runner Pro (entregado)\n",
+		"Listo 📧 Si ana@example.com tiene pedidos con nosotros, te acabo de enviar ahí sus números",
+		"Volviendo a tu cambio de talla…\n¿Me das el número del pedido que quieres cambiar?",
+		"El pedido A1001 es del correo que me diste, así que podemos seguir.\nTu pedido A1001 es Runner Pro en talla 42. ¿Qué talla necesitas?\n",
+		"¡Listo! Tu cambio quedó registrado con el número CX-0001.",
+	)
+	if errOut != "" {
+		t.Errorf("stderr: %s", errOut)
+	}
+	// An email with no orders gets the same answer, and no email.
+	out, _ = chat(t, "where is my order?\nI don't remember the order number\nnobody@example.com\n", "--memory", "--lang", "en")
+	contains(t, out, "Done 📧 If nobody@example.com has orders with us, I've just sent their numbers there")
+	if strings.Contains(out, "(email to") {
+		t.Errorf("an email was sent:\n%s", out)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe to read while the program writes; a
 // write signals changed.
 type syncBuffer struct {

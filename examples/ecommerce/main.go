@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -101,6 +102,8 @@ type Main struct {
 
 	Server *server.Server // once started
 	Shop   *shop.Service  // once started
+
+	terminal *terminal.Chat // while chatting
 }
 
 // NewMain returns a Main with the defaults.
@@ -175,7 +178,7 @@ func (m *Main) open() error {
 	if err != nil {
 		return err
 	}
-	opts := shop.Options{Now: m.Now}
+	opts := shop.Options{Now: m.Now, Mail: m.deliver}
 	if loc, err := time.LoadLocation("America/Bogota"); err == nil {
 		opts.Location = loc
 	}
@@ -261,14 +264,15 @@ func (m *Main) Close() error {
 // program has. The conversation (cli-USER, or cli) and the shop's changes
 // are kept in DataDir like the server's.
 func (m *Main) chat(ctx context.Context) error {
+	c := &terminal.Chat{In: m.In, Out: m.Out, Err: m.Err, TTY: terminal.IsTerminal(m.In), Name: "ecommerce",
+		User: m.User, Verified: m.User != "", Lang: m.Lang}
+	m.terminal = c
 	if err := m.open(); err != nil {
 		return err
 	}
 	rt := m.Server.Runtime()
 	timers, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var bg sync.WaitGroup
-	c := &terminal.Chat{In: m.In, Out: m.Out, Err: m.Err, TTY: terminal.IsTerminal(m.In), Name: "ecommerce",
-		User: m.User, Verified: m.User != "", Lang: m.Lang}
 	if c.TTY {
 		fmt.Fprintf(m.Out, "Tienda Charla — %s\n", terminal.Help)
 		who := "an anonymous shopper: the bot asks for order numbers, and changing an order needs its email (--user ana or luis signs in)"
@@ -299,4 +303,15 @@ func (m *Main) chat(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	return errors.Join(err, m.Shutdown(sctx))
+}
+
+// deliver is the shop's mailer. This demo sends no email: the terminal chat
+// shows it, and the server logs it, where a real shop would hand it to its
+// mail service.
+func (m *Main) deliver(e shop.Email) {
+	if m.terminal != nil {
+		m.terminal.Note("(email to " + e.To + ": " + e.Subject + "\n  " + strings.ReplaceAll(e.Body, "\n", "\n  ") + ")")
+		return
+	}
+	m.Logger.Info("shop email (not sent: a demo)", "to", e.To, "subject", e.Subject, "body", e.Body)
 }

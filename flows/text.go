@@ -75,10 +75,35 @@ func (c *compiler) template(x node, env engine.Env, what string) *engine.Templat
 	t, err := engine.CompileTemplate(n.Value, env)
 	if err != nil {
 		c.sourceErr(node{x.f, n}, err, what, env)
+		c.moreTemplateErrs(node{x.f, n}, n.Value, err, env, what)
 		return nil
 	}
 	t.Pos = x.f.offsetPos(n, 0)
 	return t
+}
+
+// moreTemplateErrs reports the errors of the placeholders after the one
+// that failed ("Hola {{ nombr }}, tu pedido {{ pedid }}" has two): the
+// failed placeholder is blanked out, keeping every offset, and the text
+// compiled again.
+func (c *compiler) moreTemplateErrs(x node, src string, err error, env engine.Env, what string) {
+	for range 20 {
+		var se *engine.SourceError
+		if !errors.As(err, &se) || se.Offset <= 0 || se.Offset > len(src) {
+			return
+		}
+		open := strings.LastIndex(src[:se.Offset], "{{")
+		end := strings.Index(src[se.Offset:], "}}")
+		if open < 0 || end < 0 {
+			return
+		}
+		end += se.Offset + 2
+		src = src[:open] + strings.Repeat(" ", end-open) + src[end:]
+		if _, err = engine.CompileTemplate(src, env); err == nil {
+			return
+		}
+		c.sourceErr(x, err, what, env)
+	}
 }
 
 // checkCutText warns about an unquoted text that YAML cut at " #": "Pedido

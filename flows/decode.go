@@ -96,23 +96,28 @@ func describeNode(n *yaml.Node) string {
 }
 
 func (c *compiler) wrongType(x node, what, want string) {
-	c.errN(x, "%s must be %s, not %s%s", what, want, describeNode(x.n), shapeHint(x.n, want))
+	c.errN(x, "%s must be %s, not %s%s", what, want, describeNode(x.n), shapeHint(x.n, what, want))
 }
 
 var keyNoSpaceRE = regexp.MustCompile(`^([A-Za-z_]\w*):(\S.*)$`)
 
 // shapeHint explains the usual reason a node does not have the shape
 // wanted: "- say:" written "-say:", "say: hola" written "say:hola".
-func shapeHint(n *yaml.Node, want string) string {
+func shapeHint(n *yaml.Node, what, want string) string {
 	n = deref(n)
 	if n == nil {
 		return ""
 	}
 	switch {
+	case what == "a test file" && n.Kind == yaml.SequenceNode:
+		return " (put the list under tests:)"
 	case strings.HasPrefix(want, "a list") && n.Kind == yaml.MappingNode && len(n.Content) > 0:
 		if k := n.Content[0].Value; len(k) > 1 && k[0] == '-' && k[1] != ' ' {
 			return fmt.Sprintf(" (put a space after the dash: \"- %s:\")", k[1:])
 		}
+		return " (start each item with \"- \")"
+	case strings.HasPrefix(want, "a list") && n.Kind == yaml.ScalarNode && n.Style == 0 && strings.Contains(n.Value, ", "):
+		return fmt.Sprintf(" (write [%s], or one \"- item\" per line)", n.Value)
 	case strings.HasPrefix(want, "a mapping") && n.Kind == yaml.ScalarNode && n.Style == 0:
 		if m := keyNoSpaceRE.FindStringSubmatch(n.Value); m != nil {
 			return fmt.Sprintf(" (put a space after the colon: \"%s: %s\")", m[1], m[2])
@@ -200,10 +205,26 @@ func (c *compiler) fields(x node, what string, known ...string) *ymap {
 	if m == nil {
 		return nil
 	}
-	for _, p := range m.pairs {
-		if !contains(known, p.k.n.Value) {
-			c.unknownKey(p.k, what, known)
+	for i, p := range m.pairs {
+		if contains(known, p.k.n.Value) {
+			continue
 		}
+		// {choices: rojo, azul}: a list without its brackets.
+		if i > 0 && x.n.Style&yaml.FlowStyle != 0 && isNull(p.v.n) && p.v.n != nil && p.v.n.Line == p.k.n.Line {
+			prev := m.pairs[i-1]
+			if pv := deref(prev.v.n); pv != nil && pv.Kind == yaml.ScalarNode && pv.Style == 0 && pv.Line == p.k.n.Line {
+				items := []string{pv.Value}
+				for _, q := range m.pairs[i:] {
+					if contains(known, q.k.n.Value) || !isNull(q.v.n) {
+						break
+					}
+					items = append(items, q.k.n.Value)
+				}
+				c.errN(p.k, "unknown key %q in %s (a list inside {…} needs its brackets: %s: [%s])", p.k.n.Value, what, prev.k.n.Value, strings.Join(items, ", "))
+				continue
+			}
+		}
+		c.unknownKey(p.k, what, known)
 	}
 	return m
 }

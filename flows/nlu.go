@@ -79,7 +79,7 @@ func (c *compiler) parseNLU(f *yfile, rel string) {
 				seenExample[key] = name
 				in.Examples = append(in.Examples, s)
 			}
-			if len(in.Examples) == 0 {
+			if len(in.Examples) == 0 && (isNull(p.v.n) || deref(p.v.n).Kind == yaml.SequenceNode) {
 				c.errN(p.k, "intent %s has no examples", name)
 			}
 			d.Intents = append(d.Intents, in)

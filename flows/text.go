@@ -409,7 +409,7 @@ func (c *compiler) choices(x node, env engine.Env, what string) []engine.Choice 
 		seen[ch.Value] = true
 		out = append(out, ch)
 	}
-	if len(out) == 0 && x.ok() {
+	if n := deref(x.n); len(out) == 0 && x.ok() && (isNull(n) || n.Kind == yaml.SequenceNode && len(n.Content) == 0) {
 		c.errN(x, "%s: the list is empty", what)
 	}
 	return out

@@ -191,6 +191,10 @@ func TestChatFlags(t *testing.T) {
 	if code := run(context.Background(), []string{"--user", "ana"}, &errs); code != 2 || !strings.Contains(errs.String(), "--user and --lang are for --chat") {
 		t.Errorf("--user without --chat: exit %d: %s", code, errs.String())
 	}
+	errs.Reset()
+	if code := run(context.Background(), []string{"--chat", "--bot", ".", "--watch"}, &errs); code != 2 || !strings.Contains(errs.String(), "needs --addr") {
+		t.Errorf("--chat --watch without --addr: exit %d: %s", code, errs.String())
+	}
 	for _, tc := range []struct {
 		args  []string
 		serve bool

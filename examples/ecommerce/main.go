@@ -132,6 +132,10 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 		return err
 	}
 	fl.Visit(func(f *flag.Flag) { m.Serve = m.Serve || f.Name == "addr" })
+	if m.Chat && m.Watch && !m.Serve {
+		fmt.Fprintln(stderr, "ecommerce: --chat --watch needs --addr too (the server reloads the bot)")
+		return errors.New("--chat --watch without --addr")
+	}
 	if !m.Chat && (m.User != "" || m.Lang != "") {
 		fmt.Fprintln(stderr, "ecommerce: --user and --lang are for --chat (REST and the web chat say who and which language themselves)")
 		return errors.New("--user or --lang without --chat")

@@ -24,7 +24,7 @@ func FuzzLoad(f *testing.F) {
 		if dir == "." {
 			dir = ""
 		}
-		for _, root := range []string{"testdata/valid/shop", "../examples/hello", "testdata/errors/names", "testdata/errors/tests", "testdata/errors/expressions"} {
+		for _, root := range []string{"testdata/valid/shop", "../examples/hello", "testdata/errors/names", "testdata/errors/tests", "testdata/errors/expressions", "testdata/errors/syntax", "testdata/errors/designer"} {
 			paths, _ := filepath.Glob(filepath.Join(root, dir, "*.yaml"))
 			if dir == "" {
 				paths, _ = filepath.Glob(filepath.Join(root, filepath.Base(name)))

@@ -46,9 +46,15 @@ const (
 	VarResumed = "resumed"
 	// VarExpected holds, in the invalid flow, what the question expects:
 	// its slot's type (number, integer, boolean, choice, email, phone,
-	// date, pattern, location, attachment), or image or file for an
-	// attachment slot that accepts only those.
+	// date, pattern, location, attachment), image or file for an
+	// attachment slot that accepts only those, or choice for any question
+	// whose buttons answer it (see VarOptions).
 	VarExpected = "expected"
+	// VarOptions holds, in the invalid flow, the options a question
+	// offers as answers, listed in the conversation's language ("43, 44 o
+	// 45"; expected is then "choice"), or "" when it offers none or more
+	// than five.
+	VarOptions = "options"
 )
 
 // ChoiceType is the type of a computed button: {label, value}.
@@ -76,6 +82,7 @@ func Builtins() Env {
 		VarSuggestions: ListOf(ChoiceType),
 		VarResumed:     String,
 		VarExpected:    String,
+		VarOptions:     String,
 	}
 }
 

@@ -212,6 +212,13 @@ func (t *turn) apply(fr *Frame, f *Flow, r *reading) bool {
 	}
 	t.setSlot(fr, r.sl, r.value)
 	t.use(r.ent)
+	if u := t.u; u != nil {
+		// "A1001, la 43": what the answer leaves may be a later question's.
+		t.understandForLater(fr, f, r.sl)
+		if t.u != u {
+			r.fills = t.entityFills(f)
+		}
+	}
 	t.fillFrom(fr, f, r.fills, r.sl)
 	fr.Mode, fr.Tries, fr.Reprompt = ModeRunning, 0, false
 	t.answered = true

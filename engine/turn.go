@@ -492,7 +492,7 @@ func (t *turn) whichOne(fr *Frame, f *Flow, ask *Ask) bool {
 	if sl == nil || sl.Type == SlotBoolean || !BareYes(t.in.Text) {
 		return false
 	}
-	opts := t.askOptions(sl, ask)
+	opts := t.answerOptions(fr, sl, ask)
 	switch {
 	case len(opts) == 0:
 		return false
@@ -511,17 +511,9 @@ func (t *turn) whichOne(fr *Frame, f *Flow, ask *Ask) bool {
 	}
 	fr.Tries++
 	t.gotIt()
-	var es, en string
-	if len(opts) <= 5 {
-		labels := make([]string, len(opts))
-		for i, o := range opts {
-			labels[i] = o.Label
-		}
-		list := strings.Join(labels[:len(labels)-1], ", ")
-		last := labels[len(labels)-1]
-		es, en = "¿Cuál prefieres: "+list+" o "+last+"?", "Which one would you like: "+list+" or "+last+"?"
-	} else {
-		es, en = "¿Cuál prefieres? Elige una de las opciones.", "Which one would you like? Pick one of the options."
+	es, en := "¿Cuál prefieres? Elige una de las opciones.", "Which one would you like? Pick one of the options."
+	if list := t.listOptions(opts); list != "" {
+		es, en = "¿Cuál prefieres: "+list+"?", "Which one would you like: "+list+"?"
 	}
 	t.emit(Entry{From: FromBot, Text: t.ownText(es, en), Choices: opts, At: t.now, Channel: t.s.Channel, Flow: f.Name})
 	return true
@@ -560,7 +552,13 @@ func (t *turn) askOptions(sl *Slot, ask *Ask) []OutChoice {
 // expects other entities than the first reading did. An entity that
 // overlaps one a slot already took is taken too.
 func (t *turn) understandFor(sl *Slot) {
-	want := expectedEntities(sl)
+	t.understandExpecting(expectedEntities(sl))
+}
+
+// understandExpecting reads the message again expecting the entities
+// want, unless the first reading already did. An entity that overlaps
+// one a slot already took is taken too.
+func (t *turn) understandExpecting(want []string) {
 	if t.rt.nlu == nil || !t.understood || slices.Equal(want, t.expect) {
 		return
 	}
@@ -579,6 +577,48 @@ func (t *turn) understandFor(sl *Slot) {
 		}
 	}
 	t.u, t.used, t.expect = u, used, want
+}
+
+// understandForLater reads the message again, when it leaves an entity
+// no slot took, expecting besides what the pending question takes (slot
+// sl) the entities of the flow's slots still to fill: "la 43" at the
+// order question is no order, but it is the size the flow asks for later
+// — a bare number is read as a size only when a size is expected. A yes
+// or no is never expected for a later question: it answers only the
+// question it is said to.
+func (t *turn) understandForLater(fr *Frame, f *Flow, sl *Slot) {
+	if t.u == nil || t.rt.nlu == nil || !t.understood {
+		return
+	}
+	loose := false
+	for i := range t.u.Entities {
+		if !t.isUsed(i) {
+			loose = true
+			break
+		}
+	}
+	if !loose {
+		return
+	}
+	later := func(s *Slot) bool {
+		if s == sl || s.Entity == "" || s.Entity == EntityBoolean || slices.Contains(t.expect, s.Entity) {
+			return false
+		}
+		_, filled := t.slotValue(fr, s)
+		return !filled
+	}
+	var want []string
+	for _, s := range f.Slots {
+		if later(s) && !slices.Contains(want, s.Entity) {
+			if want == nil {
+				want = append(want, t.expect...)
+			}
+			want = append(want, s.Entity)
+		}
+	}
+	if want != nil {
+		t.understandExpecting(want)
+	}
 }
 
 // overlaps reports whether two entities were read from the same words.
@@ -1131,6 +1171,7 @@ func (t *turn) close(by string) {
 // Exhausted target.
 func (t *turn) invalidAnswer(fr *Frame, f *Flow, ask *Ask) {
 	sl := t.p.slot(f, ask.Slot)
+	t.understandForLater(fr, f, sl)
 	t.fillFrom(fr, f, t.entityFills(f), sl)
 	fr.Tries++
 	if fr.Tries >= t.retries(sl) {
@@ -1151,7 +1192,7 @@ func (t *turn) invalidAnswer(fr *Frame, f *Flow, ask *Ask) {
 	}
 	fr.Mode, fr.Reprompt = ModeRunning, true
 	if sl != nil && t.rejected != sl {
-		t.sayExpected(f, sl, ask)
+		t.sayExpected(fr, f, sl, ask)
 	}
 }
 
@@ -1168,7 +1209,7 @@ func (t *turn) retries(sl *Slot) int {
 // else — unless the question has a reprompt, its own words for asking
 // again — the invalid system flow (or the runtime's own words). The
 // question is asked again after it.
-func (t *turn) sayExpected(f *Flow, sl *Slot, ask *Ask) {
+func (t *turn) sayExpected(fr *Frame, f *Flow, sl *Slot, ask *Ask) {
 	if len(sl.Invalid) > 0 {
 		t.sayText(sl.Invalid, f)
 		return
@@ -1176,18 +1217,70 @@ func (t *turn) sayExpected(f *Flow, sl *Slot, ask *Ask) {
 	if ask.Reprompt != nil {
 		return
 	}
-	want := expectedOf(sl)
+	want, list := expectedOf(sl), ""
+	if opts := t.answerOptions(fr, sl, ask); len(opts) > 0 {
+		// A question with options expects one of them, whatever the
+		// slot's type ("A1002" or "A1001" at a pattern question).
+		want, list = "choice", t.listOptions(opts)
+	}
 	if sf := t.p.SystemFlow(SysInvalid); sf != nil {
 		// Pushed as a resume frame: no flow events, and when it ends the
 		// question below (left running, to be asked again) goes on.
 		if fr := t.push(sf, FrameResume, "invalid"); fr != nil {
 			t.setFrameVar(fr, VarExpected, want)
+			t.setFrameVar(fr, VarOptions, list)
 		}
+		return
+	}
+	if want == "choice" && list != "" {
+		t.sayOwn("Elige una de las opciones: "+list+".", "Please pick one of these: "+list+".", f.Name)
 		return
 	}
 	if es, en := builtinExpected(want); es != "" {
 		t.sayOwn(es, en, f.Name)
 	}
+}
+
+// answerOptions returns the options a question offers (see askOptions)
+// that answer it: a button whose value is not a valid value of the slot
+// ("No tengo el número" at a question for an order number) leads
+// elsewhere. A yes/no question has none.
+func (t *turn) answerOptions(fr *Frame, sl *Slot, ask *Ask) []OutChoice {
+	if sl == nil || sl.Type == SlotBoolean {
+		return nil
+	}
+	opts := t.askOptions(sl, ask)
+	out := opts[:0]
+	for _, o := range opts {
+		if v, ok := t.readChoice(sl, o.Value); ok && t.valid(fr, sl, v) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// maxListed is how many options a message lists in words; past it the
+// buttons alone show them.
+const maxListed = 5
+
+// listOptions lists the options' labels in the conversation's language,
+// "43, 44 o 45" / "43, 44 or 45"; "" when there are more than maxListed.
+func (t *turn) listOptions(opts []OutChoice) string {
+	if len(opts) == 0 || len(opts) > maxListed {
+		return ""
+	}
+	var b strings.Builder
+	for i, o := range opts {
+		switch {
+		case i == 0:
+		case i == len(opts)-1:
+			b.WriteString(t.ownText(" o ", " or "))
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(o.Label)
+	}
+	return b.String()
 }
 
 // expectedOf is what a slot's question expects (see VarExpected).
@@ -1231,7 +1324,7 @@ func builtinExpected(want string) (es, en string) {
 // runtimeVar reports whether a frame variable is one the runtime sets for
 // a system flow (not a slot to show).
 func runtimeVar(name string) bool {
-	return name == VarSuggestions || name == VarResumed || name == VarExpected
+	return name == VarSuggestions || name == VarResumed || name == VarExpected || name == VarOptions
 }
 
 // sayBuiltin says the runtime's own words for a system role whose flow the

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/charlabot/charla/engine"
 )
@@ -82,7 +83,10 @@ func midnight(t time.Time) time.Time {
 // numeric dates (day first in Spanish, month first in English when it
 // fits), "15 de marzo", "March 15", and a time of day after a date word
 // ("mañana a las 3 pm"). The value is a time.Time in now's location.
-func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity {
+//
+// A day of the month without its month is read by [text.daysOfMonth];
+// expectDay tells that the bot asked for a date.
+func (x *Extractor) dates(t *text, now time.Time, taken []span, expectDay bool) []engine.Entity {
 	today := midnight(now)
 	var out []engine.Entity
 	add := func(b0, b1 int, d time.Time) {
@@ -158,6 +162,11 @@ func (x *Extractor) dates(t *text, now time.Time, taken []span) []engine.Entity 
 		}
 		if d >= 1 && d <= 31 {
 			add(m[0], m[1], time.Date(y, mo, d, 0, 0, 0, 0, now.Location()))
+		}
+	}
+	if digits {
+		for _, dm := range t.daysOfMonth(today, expectDay) {
+			add(t.runeToByte(dm.start), t.runeToByte(dm.end), dm.date)
 		}
 	}
 	for _, dw := range dayWords {
@@ -251,4 +260,182 @@ func readClock(s string, m []int) (int, int, bool) {
 		return 0, 0, false
 	}
 	return h, mi, true
+}
+
+// A day of the month said without its month ("el 15", "the 15th") is the
+// next such day: this month's when it has not passed (today included),
+// else the next month's — the next month that has it: "el 31" said on
+// 5 November (30 days) or on 31 October's next day is 31 December, "el
+// 30" in February is 30 March. With "de este mes"/"this month" it is this
+// month's even if it has passed, with "del mes que viene"/"next month"
+// next month's (no date when that month lacks the day).
+//
+// It is always read with a cue that it is a date: "el día 15", "día 3",
+// a weekday before it ("el sábado 15", "Saturday the 15th": the day of the
+// month wins over the weekday), a month after it ("el 15 de este mes",
+// "el 3 del mes que viene", "the 15th of next month", "the 2nd next
+// month"), or "on the" before an ordinal ("on the 15th"). Without a cue it
+// is a date only when the bot asked for one: "el 15", "para el 3", "del 15
+// al 20", "the 15th", "on the 15", "15th", and a message that is only a
+// day ("15"); otherwise "el 15" stays a number (a size, a quantity).
+type dayOfMonth struct {
+	start, end int // rune span
+	date       time.Time
+}
+
+var (
+	// dayCues stand right before a day of the month ("el 15", "the 15th").
+	dayCues = setOf("el del al the on")
+	// monthAfter are the words after a day that name its month: this
+	// month (0) or the next (1).
+	monthAfter = []struct {
+		words []string
+		month int
+	}{
+		{strings.Fields("de este mes"), 0}, {strings.Fields("este mes"), 0},
+		{strings.Fields("del mes que viene"), 1}, {strings.Fields("del proximo mes"), 1}, {strings.Fields("del mes proximo"), 1},
+		{strings.Fields("del mes entrante"), 1}, {strings.Fields("del siguiente mes"), 1}, {strings.Fields("del mes siguiente"), 1},
+		{strings.Fields("del otro mes"), 1}, {strings.Fields("el mes que viene"), 1}, {strings.Fields("el proximo mes"), 1},
+		{strings.Fields("of this month"), 0}, {strings.Fields("this month"), 0},
+		{strings.Fields("of next month"), 1}, {strings.Fields("next month"), 1},
+	}
+)
+
+// dayNumber reads a day of the month written in digits, with an ordinal
+// ending or not: "15", "15th", "1st", "1ro", "1º".
+func dayNumber(w string) (d int, ordinal bool) {
+	i := 0
+	for i < len(w) && i < 3 && w[i] >= '0' && w[i] <= '9' {
+		d = d*10 + int(w[i]-'0')
+		i++
+	}
+	if i == 0 || i > 2 || d < 1 || d > 31 {
+		return 0, false
+	}
+	switch w[i:] {
+	case "":
+		return d, false
+	case "st", "nd", "rd", "th", "ro", "ero", "o", "º":
+		return d, true
+	}
+	return 0, false
+}
+
+// daysOfMonth finds the days of the month said without their month (see
+// [dayOfMonth]); today is now's midnight.
+func (t *text) daysOfMonth(today time.Time, expected bool) []dayOfMonth {
+	var out []dayOfMonth
+	ws := t.words
+	joined := func(a, b int) bool { return !t.punctBetween(ws[a].end, ws[b].start) } // words a < b with only spaces between
+	for k, w := range ws {
+		if w.s[0] < '0' || w.s[0] > '9' {
+			continue
+		}
+		d, ordinal := dayNumber(w.s)
+		if d == 0 || !t.standsAlone(w.start, w.end) {
+			continue
+		}
+		start, end := w.start, w.end
+		if end < len(t.fold) && (t.fold[end] == '°' || t.fold[end] == 'º') {
+			end, ordinal = end+1, true
+		}
+		// what comes before: "el día", "día", "el", "on the", a weekday
+		cue, strong := "", false
+		p := k - 1
+		if p >= 0 && ws[p].s == "dia" && joined(p, k) {
+			start, strong, p = ws[p].start, true, p-1
+			if p >= 0 && ws[p].s == "el" && joined(p, p+1) {
+				start, p = ws[p].start, p-1
+			}
+		} else if p >= 0 && dayCues[ws[p].s] && joined(p, k) {
+			cue, start, p = ws[p].s, ws[p].start, p-1
+			if cue == "the" && p >= 0 && ws[p].s == "on" && joined(p, p+1) {
+				cue, start, p = "on the", ws[p].start, p-1
+			}
+		}
+		if p >= 0 && joined(p, p+1) {
+			if _, ok := weekdays[ws[p].s]; ok {
+				start, strong, p = ws[p].start, true, p-1
+				if p >= 0 && (ws[p].s == "el" || ws[p].s == "on") && joined(p, p+1) {
+					start = ws[p].start
+				}
+			}
+		}
+		if cue == "on the" && ordinal {
+			strong = true
+		}
+		// what comes after: the month
+		month := -1
+		for _, ma := range monthAfter {
+			n := k + len(ma.words)
+			if n >= len(ws) {
+				continue
+			}
+			ok := true
+			for i, mw := range ma.words {
+				if ws[k+1+i].s != mw || !joined(k+i, k+1+i) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				month, end, strong = ma.month, ws[n].end, true
+				break
+			}
+		}
+		alone := len(ws) == 1
+		if !strong && !(expected && (cue != "" || ordinal || alone)) {
+			continue
+		}
+		if date, ok := nextDay(today, d, month); ok {
+			out = append(out, dayOfMonth{start, end, date})
+		}
+	}
+	return out
+}
+
+// standsAlone reports whether the runes start to end are set apart from
+// what is around them: by spaces, the text's ends, or punctuation that
+// does not join numbers ("15.", "(15)", but not "$15", "15%", "15:30",
+// "15.5", "15/3").
+func (t *text) standsAlone(start, end int) bool {
+	if start > 0 {
+		switch t.fold[start-1] {
+		case ' ', '(', '¿', '¡', '"', '\'', ',':
+		default:
+			return false
+		}
+	}
+	if end < len(t.fold) {
+		switch t.fold[end] {
+		case ' ', ')', '?', '!', '"', '\'', ';', '°', 'º':
+		case '.', ',':
+			return end+1 == len(t.fold) || !unicode.IsDigit(t.fold[end+1])
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// nextDay returns the date of day d: in today's month (month 0), the next
+// (1), or the next such day (-1; see [dayOfMonth]).
+func nextDay(today time.Time, d, month int) (time.Time, bool) {
+	y, m := today.Year(), today.Month()
+	daysIn := func(y int, m time.Month) int { return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day() }
+	switch month {
+	case 0, 1:
+		m += time.Month(month)
+		if daysIn(y, m) < d {
+			return time.Time{}, false
+		}
+	default:
+		if d < today.Day() {
+			m++
+		}
+		for daysIn(y, m) < d {
+			m++
+		}
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, today.Location()), true
 }

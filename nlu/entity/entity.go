@@ -193,9 +193,12 @@ func (x *Extractor) Extract(s string, now time.Time, expect []string) []engine.E
 	if t.digits >= 7 {
 		out = append(out, x.phones(t, spans(out))...)
 	}
-	out = append(out, x.dates(t, now, spans(out))...)
+	// a bare day of the month is a date when a date is expected, unless a
+	// size is expected before it ("el 40" is a size at the size question)
+	dateAt, sizeAt := slices.Index(expect, engine.EntityDate), slices.Index(expect, engine.EntitySize)
+	out = append(out, x.dates(t, now, spans(out), dateAt >= 0 && (sizeAt < 0 || dateAt < sizeAt))...)
 	taken := spans(out)
-	nums := x.numbers(t, taken)
+	nums := x.numbers(t, taken, len(expect) > 0 && expect[0] == engine.EntityNumber)
 	out = append(out, nums...)
 	if len(nums) > 0 {
 		out = append(out, x.money(t, nums, taken)...)
@@ -315,8 +318,9 @@ func looksLikeAmount(s string) bool { return amountRe.MatchString(strings.TrimSp
 
 var digitsRe = regexp.MustCompile(`-?\d+(?:[.,]\d+)*`)
 
-// numbers finds numbers in digits and in words.
-func (x *Extractor) numbers(t *text, taken []span) []engine.Entity {
+// numbers finds numbers in digits and in words; askedNumber tells that the
+// pending question asks for a number (see [role]).
+func (x *Extractor) numbers(t *text, taken []span, askedNumber bool) []engine.Entity {
 	var out []engine.Entity
 	if t.digits > 0 {
 		for _, m := range digitsRe.FindAllStringIndex(t.fs, -1) {
@@ -336,12 +340,28 @@ func (x *Extractor) numbers(t *text, taken []span) []engine.Entity {
 			out = append(out, t.entity(engine.EntityNumber, v, s, e))
 		}
 	}
+	var articles []engine.Entity // "una mesa": a number only as the answer to a number question
 	for _, r := range wordNumbers(t.words) {
 		s, e := t.words[r.from].start, t.words[r.to-1].end
 		if overlaps(taken, s, e) {
 			continue
 		}
-		out = append(out, t.entity(engine.EntityNumber, r.value, s, e))
+		ent := t.entity(engine.EntityNumber, r.value, s, e)
+		if r.to == r.from+1 && (oneDeterminers[t.words[r.from].s] || t.words[r.from].s == "uno") {
+			switch t.oneRole(r.from) {
+			case rolePronoun:
+				continue
+			case roleArticle:
+				if askedNumber {
+					articles = append(articles, ent)
+				}
+				continue
+			}
+		}
+		out = append(out, ent)
+	}
+	if len(out) == 0 && len(articles) > 0 {
+		out = append(out, articles...)
 	}
 	// "5 mil", "2 millones", "50k": a scale after digits multiplies them
 	for i := range out {

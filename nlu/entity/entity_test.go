@@ -288,3 +288,192 @@ func ExampleExtractor_Extract() {
 	// size 43 "cuarenta y tres"
 	// date 2026-11-24 00:00:00 +0000 UTC "mañana"
 }
+
+// numbersIn returns the values of the numbers x reads in text.
+func numbersIn(x *Extractor, text string, expect []string) []float64 {
+	var out []float64
+	for _, e := range x.Extract(text, now, expect) {
+		if e.Entity == engine.EntityNumber {
+			out = append(out, e.Value.(float64))
+		}
+	}
+	return out
+}
+
+// TestOneIsNotAlwaysANumber: "un", "una", "one" are the number 1 only when
+// nothing is counted after them or what is counted is a quantity noun; a
+// determiner before any other noun is a number only as the answer to a
+// number question with no other number; a pronoun never is.
+func TestOneIsNotAlwaysANumber(t *testing.T) {
+	x := mustNew(t, "", nil, Options{})
+	asked := []string{engine.EntityNumber}
+	tests := []struct {
+		text   string
+		expect []string
+		want   []float64 // nil: no number
+	}{
+		// a number: alone, at the end, before a word that is no noun, or a quantity noun
+		{"una", nil, []float64{1}},
+		{"uno", nil, []float64{1}},
+		{"solo una", nil, []float64{1}},
+		{"para uno", nil, []float64{1}},
+		{"una persona", nil, []float64{1}},
+		{"mesa para una persona", nil, []float64{1}},
+		{"un adulto y dos niños", nil, []float64{1, 2}},
+		{"una, por favor", nil, []float64{1}},
+		{"una por favor", nil, []float64{1}},
+		{"una sola", nil, []float64{1}},
+		{"una sola persona", nil, []float64{1}},
+		{"una más", nil, []float64{1}},
+		{"una o dos", nil, []float64{1, 2}},
+		{"una para mí", nil, []float64{1}},
+		{"quiero uno rojo", nil, []float64{1}},
+		{"uno de esos", nil, []float64{1}},
+		{"a la una", nil, []float64{1}},
+		{"cuarenta y una", nil, []float64{41}},
+		{"treinta y un", nil, []float64{31}},
+		{"cuarenta y una mesas", nil, []float64{41}},
+		{"treinta y un días", nil, []float64{31}},
+		{"dos y un zapato", nil, []float64{2}},
+		{"veintiuna", nil, []float64{21}},
+		{"un millón", nil, []float64{1e6}},
+		{"una noche", nil, []float64{1}},
+		{"cuesta un dólar", nil, []float64{1}},
+		{"one", nil, []float64{1}},
+		{"just one", nil, []float64{1}},
+		{"table for one", nil, []float64{1}},
+		{"one person", nil, []float64{1}},
+		{"one more", nil, []float64{1}},
+		{"one of them", nil, []float64{1}},
+		{"one or two", nil, []float64{1, 2}},
+		{"a hundred", nil, []float64{100}},
+		{"forty-one", nil, []float64{41}},
+		{"twenty one guests", nil, []float64{21}},
+		// a determiner: no number
+		{"quiero reservar una mesa", nil, nil},
+		{"una mesa para esta noche", nil, nil},
+		{"tengo un código", nil, nil},
+		{"un poco", nil, nil},
+		{"una pregunta", nil, nil},
+		{"una vez", nil, nil},
+		{"una sola mesa", nil, nil},
+		{"una más barata", nil, nil},
+		{"una mesa para dos", nil, []float64{2}},
+		{"un 10% de descuento", nil, []float64{10}},
+		{"one table for four", nil, []float64{4}},
+		{"a table for two", nil, []float64{2}},
+		{"I have a question", nil, nil},
+		{"an hour", nil, nil},
+		// a pronoun: never a number
+		{"cada uno", nil, nil},
+		{"cada una", asked, nil},
+		{"the blue one", nil, nil},
+		{"this one", asked, nil},
+		{"which one?", nil, nil},
+		{"no one", nil, nil},
+		{"the other one", nil, nil},
+		// the answer to a number question
+		{"una camisa", asked, []float64{1}},
+		{"un adulto", asked, []float64{1}},
+		{"one table", asked, []float64{1}},
+		{"una mesa para dos", asked, []float64{2}},
+		{"una", asked, []float64{1}},
+		// a later question's number (the pending one asks a date) does not count
+		{"mañana, una mesa en la terraza", []string{engine.EntityDate, engine.EntityNumber}, nil},
+	}
+	for _, tt := range tests {
+		if got := numbersIn(x, tt.text, tt.expect); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q (expect %v): numbers %v, want %v", tt.text, tt.expect, got, tt.want)
+		}
+	}
+}
+
+// TestDayOfMonth: a day without its month is the next such day; a bare
+// "el 15" is one only when a date is expected.
+func TestDayOfMonth(t *testing.T) {
+	es := mustNew(t, "es", nil, Options{})
+	en := mustNew(t, "en", nil, Options{})
+	date := []string{engine.EntityDate}
+	at := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
+	midnight := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	nov23 := now // Monday 23 November 2026
+	tests := []struct {
+		x      *Extractor
+		now    time.Time
+		text   string
+		expect []string
+		want   time.Time // zero: no date
+		span   string
+	}{
+		// a date is expected
+		{es, nov23, "el 15", date, midnight(2026, 12, 15), "el 15"},
+		{es, nov23, "el 23", date, midnight(2026, 11, 23), "el 23"}, // today has not passed
+		{es, nov23, "el 24", date, midnight(2026, 11, 24), "el 24"},
+		{es, nov23, "para el 3", date, midnight(2026, 12, 3), "el 3"},
+		{es, nov23, "el 30", date, midnight(2026, 11, 30), "el 30"},
+		{es, nov23, "el 15", date, midnight(2026, 12, 15), "el 15"},
+		{es, nov23, "15", date, midnight(2026, 12, 15), "15"},
+		{es, nov23, "el 15 a las 8 pm", date, time.Date(2026, 12, 15, 20, 0, 0, 0, time.UTC), "el 15 a las 8 pm"},
+		{es, nov23, "del 15 al 20", date, midnight(2026, 12, 15), "del 15"},
+		{es, nov23, "el 1º", date, midnight(2026, 12, 1), "el 1º"},
+		{en, nov23, "the 15th", date, midnight(2026, 12, 15), "the 15th"},
+		{en, nov23, "on the 1st", date, midnight(2026, 12, 1), "on the 1st"},
+		{en, nov23, "15th", date, midnight(2026, 12, 15), "15th"},
+		{en, nov23, "on the 24", date, midnight(2026, 11, 24), "on the 24"},
+		// month ends: the next month that has the day
+		{es, nov23, "el 31", date, midnight(2026, 12, 31), "el 31"},            // November has 30
+		{es, at(2026, 11, 5), "el 31", date, midnight(2026, 12, 31), "el 31"},  // not passed, but November has no 31st
+		{es, at(2027, 1, 31), "el 31", date, midnight(2027, 1, 31), "el 31"},   // today
+		{es, at(2027, 2, 1), "el 31", date, midnight(2027, 3, 31), "el 31"},    // February has no 31st
+		{es, at(2027, 2, 10), "el 29", date, midnight(2027, 3, 29), "el 29"},   // nor a 29th in 2027
+		{es, at(2028, 2, 10), "el 29", date, midnight(2028, 2, 29), "el 29"},   // but in 2028
+		{es, at(2026, 12, 20), "el 5", date, midnight(2027, 1, 5), "el 5"},     // next year
+		{es, at(2026, 4, 30), "el 31", date, midnight(2026, 5, 31), "el 31"},   // April has 30
+		{es, at(2026, 1, 31), "el 30", date, midnight(2026, 3, 30), "el 30"},   // February has no 30th
+		{es, at(2026, 12, 31), "el 31", date, midnight(2026, 12, 31), "el 31"}, // today
+		{es, at(2026, 12, 31), "el 30", date, midnight(2027, 1, 30), "el 30"},  // next year
+		{es, nov23, "el 31 de este mes", nil, time.Time{}, ""},                 // November has no 31st
+		{es, nov23, "el 31 del mes que viene", nil, midnight(2026, 12, 31), "el 31 del mes que viene"},
+		// with a cue it is a date when none is expected
+		{es, nov23, "el día 15", nil, midnight(2026, 12, 15), "el día 15"},
+		{es, nov23, "reservar para el 15 de este mes", nil, midnight(2026, 11, 15), "el 15 de este mes"}, // said: this month's
+		{es, nov23, "el 3 del mes que viene", nil, midnight(2026, 12, 3), "el 3 del mes que viene"},
+		{es, nov23, "el 3 del próximo mes", nil, midnight(2026, 12, 3), "el 3 del próximo mes"},
+		{es, nov23, "el sábado 28", nil, midnight(2026, 11, 28), "el sábado 28"},
+		{es, nov23, "una mesa para el viernes 4 a las 9", nil, time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC), "el viernes 4 a las 9"},
+		{en, nov23, "book a table for two on the 15th", nil, midnight(2026, 12, 15), "on the 15th"},
+		{en, nov23, "the 15th of next month", nil, midnight(2026, 12, 15), "the 15th of next month"},
+		{en, nov23, "Saturday the 28th", nil, midnight(2026, 11, 28), "Saturday the 28th"},
+		// no date: none expected and no cue, or not a day
+		{es, nov23, "el 15", nil, time.Time{}, ""},
+		{es, nov23, "15", nil, time.Time{}, ""},
+		{en, nov23, "the 15th", nil, time.Time{}, ""},
+		{es, nov23, "la 43", date, time.Time{}, ""},
+		{es, nov23, "el 32", date, time.Time{}, ""},
+		{es, nov23, "el 0", date, time.Time{}, ""},
+		{es, nov23, "el 15%", date, time.Time{}, ""},
+		{es, nov23, "$15", date, time.Time{}, ""},
+		{es, nov23, "el 15.5", date, time.Time{}, ""},
+		{es, nov23, "el #15", date, time.Time{}, ""},
+		{es, nov23, "el 115", date, time.Time{}, ""},
+		// a size expected before the date: the size question's "el 20"
+		{es, nov23, "el 20", []string{engine.EntitySize, engine.EntityDate}, time.Time{}, ""},
+		{es, nov23, "el 20", []string{engine.EntityDate, engine.EntitySize}, midnight(2026, 12, 20), "el 20"},
+	}
+	for _, tt := range tests {
+		var got engine.Entity
+		for _, e := range tt.x.Extract(tt.text, tt.now, tt.expect) {
+			if e.Entity == engine.EntityDate {
+				got = e
+				break
+			}
+		}
+		var v time.Time
+		if got.Value != nil {
+			v = got.Value.(time.Time)
+		}
+		if !v.Equal(tt.want) || (tt.span != "" && got.Text != tt.span) {
+			t.Errorf("%s %q on %s (expect %v): date %v %q, want %v %q", tt.x.lang, tt.text, tt.now.Format("2006-01-02"), tt.expect, v, got.Text, tt.want, tt.span)
+		}
+	}
+}

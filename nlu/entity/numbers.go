@@ -31,6 +31,94 @@ var scaleWords = map[string]float64{
 // articles read as one only before a scale ("un millón", "a hundred").
 var articleOne = map[string]bool{"un": true, "una": true, "a": true}
 
+// A one that is also a determiner or a pronoun ("una mesa", "the blue
+// one", "cada uno") is not always a quantity. [oneRole] tells which it is
+// from the words around it:
+//
+//   - a pronoun is never a number: "one" after a determiner ("the blue
+//     one", "this one", "which one", "no one") and "uno"/"una"/"un" after
+//     "cada" ("cada uno");
+//   - "un", "una" and "one" are the number 1 when nothing is counted after
+//     them: alone or at the end of the phrase ("una", "solo una", "para
+//     uno", "just one", "una, por favor"), before a word that goes on
+//     without a noun ("una para mí", "one of them", "una o dos"), or
+//     before a quantity noun ("una persona", "un adulto", "one guest"),
+//     modifiers between them skipped ("una sola", "one more person");
+//   - before any other word they are determiners ("una mesa", "un código",
+//     "one table"): not a number, unless the pending question asks for a
+//     number and the message holds no other one, so "una camisa" answers
+//     "¿Cuántas quieres?" while "una mesa para dos" answers 2;
+//   - "uno" is a number everywhere else; English "a"/"an" never are, except
+//     before a scale ("a hundred").
+type role int
+
+const (
+	roleCount   role = iota // a quantity: the number 1
+	roleArticle             // a determiner before a noun
+	rolePronoun             // stands for a thing: never a number
+)
+
+var (
+	oneDeterminers = setOf("un una one")
+	// countNouns are the quantity nouns a one counts: people, units, and
+	// units of time and of money.
+	countNouns = setOf("persona personas adulto adulta adultos adultas nino nina ninos ninas nene nena bebe comensal comensales invitado invitada invitados huesped huespedes pax cubierto cubiertos unidad unidades " +
+		"minuto hora dia noche semana mes ano dolar euro peso sol libra luca " +
+		"person persons people adult adults child children kid kids baby guest guests diner diners unit units " +
+		"minute hour day night week month year dollar euro pound buck")
+	// phraseGoesOn are words after a one that leave it a number: the
+	// phrase goes on without a noun.
+	phraseGoesOn = setOf("para por de del y o u con sin en a al que porfa porfis favor gracias pues nomas no si ya tambien igual menos nada " +
+		"for of and or with to at in on please pls plz thanks thank only too")
+	// oneModifiers may stand between a one and what it counts.
+	oneModifiers = setOf("sola solo solita solito mas single more")
+	// pronounBefore are the words that make "one" a pronoun ("the blue one").
+	pronounBefore = setOf("the this that which another other each every any no some what whichever")
+)
+
+// oneRole tells what the one at word k of t is (see [role]).
+func (t *text) oneRole(k int) role {
+	ws := t.words
+	w := ws[k].s
+	if k > 0 && ws[k-1].s == "cada" {
+		return rolePronoun
+	}
+	if w == "one" {
+		for p := k - 1; p >= 0 && p >= k-2; p-- {
+			if pronounBefore[ws[p].s] {
+				return rolePronoun
+			}
+		}
+	}
+	if w == "uno" {
+		return roleCount
+	}
+	for n := k + 1; ; n++ {
+		if n == len(ws) || t.punctBetween(ws[n-1].end, ws[n].start) {
+			return roleCount
+		}
+		next := ws[n].s
+		switch {
+		case oneModifiers[next]:
+			continue
+		case countNouns[next], phraseGoesOn[next], isNumberWord(next):
+			return roleCount
+		}
+		return roleArticle
+	}
+}
+
+// punctBetween reports whether the folded text has something other than
+// spaces between rune offsets i and j ("una, por favor").
+func (t *text) punctBetween(i, j int) bool {
+	for ; i < j; i++ {
+		if t.fold[i] != ' ' {
+			return true
+		}
+	}
+	return false
+}
+
 // word is a word of the folded text with its rune offsets.
 type word struct {
 	s          string
@@ -57,6 +145,13 @@ func wordNumbers(ws []word) []numberRun {
 		i++
 	}
 	return out
+}
+
+// isTens reports whether v ends in tens from 20 to 90 (40, 1030): a
+// Spanish number that "y" and a unit may follow.
+func isTens(v float64) bool {
+	m := math.Mod(v, 100)
+	return m >= 20 && math.Mod(m, 10) == 0
 }
 
 func isNumberWord(w string) bool {
@@ -93,7 +188,10 @@ func readWordNumber(ws []word, i int) (float64, int) {
 			if any && (lastUnit || (v >= 10 && math.Mod(cur, 100) != 0)) {
 				return total + cur, end
 			}
-			if articleOne[w] && j+1 < len(ws) && scaleWords[ws[j+1].s] == 0 && ws[j+1].s != "hundred" && any {
+			// "y un" ends a number unless it follows tens ("cuarenta y una
+			// mesas" is 41, "dos y un zapato" 2 and an article)
+			if articleOne[w] && j+1 < len(ws) && scaleWords[ws[j+1].s] == 0 && ws[j+1].s != "hundred" && any &&
+				!(j > 0 && ws[j-1].s == "y" && isTens(cur)) {
 				return total + cur, end
 			}
 			cur += v

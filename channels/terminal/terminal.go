@@ -4,20 +4,25 @@
 // charla with its own actions runs to offer the same (the reference shop
 // bot's `go run ./examples/ecommerce --chat`).
 //
-// Buttons are shown as a numbered list, and typing a number presses that
-// button. Lines starting with a slash are commands: /reset, /state,
-// /lang LANG, /quit. Messages sent outside a turn (reminders, events, a
-// person's replies) are printed when they arrive.
+// Buttons are shown as a numbered list: typing a number presses that
+// button, and typing its text answers too. Lines starting with a slash are
+// commands: /help, /reset, /state, /lang LANG, /event NAME [JSON], /quit
+// (any other /word, such as a bot's own /start, goes to the bot; //help
+// sends /help). Messages sent outside a turn (reminders, events, a person's
+// replies) are printed when they arrive.
+//
+// The chat says on Err what the person at the keyboard would otherwise
+// have to guess, keeping Out for the conversation: that a saved
+// conversation is resumed, and that the conversation was handed off to a
+// person (and, when nobody can answer here, how to go on).
 package terminal
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -28,7 +33,7 @@ import (
 const Channel = "cli"
 
 // Help lists the commands, for a banner or a usage text.
-const Help = "/reset, /state, /lang LANG, /quit; a number presses that button"
+const Help = "/help, /reset, /state, /lang LANG, /event NAME [JSON], /quit; a number presses that button"
 
 // Chat is a terminal conversation. Set its fields, then call [Chat.Run].
 type Chat struct {
@@ -47,14 +52,31 @@ type Chat struct {
 	// with a User.
 	Conversation string
 
+	// Saved says where the conversation is kept ("./charla-data"), for the
+	// note on Err when Run resumes a conversation saved there.
+	Saved string
+	// NoAgents says that no person can answer a conversation handed off
+	// here: nothing serves an agent console (charla chat). When the
+	// conversation is queued for a person, the chat says so on Err, and
+	// how to go on: /reset, leaving the queue, or AgentsHint.
+	NoAgents bool
+	// AgentsHint ends the hand-off note: how a person can answer
+	// ("run `charla serve DIR` and ...", or the agent console's address).
+	AgentsHint string
+
 	rt      *engine.Runtime
 	mu      sync.Mutex
 	choices []engine.OutChoice // the buttons of the last reply
+	status  engine.Status      // the conversation's status after the last turn
+	errTTY  bool               // Err is a terminal: notes are dimmed
 }
 
 // IsTerminal reports whether r is an interactive terminal.
-func IsTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
+func IsTerminal(r io.Reader) bool { return isTerminal(r) }
+
+// isTerminal reports whether v (a reader or a writer) is an interactive terminal.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
 	if !ok {
 		return false
 	}
@@ -77,8 +99,10 @@ func (c *Chat) Run(ctx context.Context, rt *engine.Runtime) error {
 			c.Conversation = "cli-" + c.User
 		}
 	}
+	c.errTTY = c.TTY && isTerminal(c.Err)
 	rt.RegisterSender(Channel, engine.SenderFunc(c.Send))
 	defer rt.RegisterSender(Channel, nil)
+	c.resume(ctx)
 
 	// A read blocked on the terminal must not keep Run from returning when
 	// ctx ends (Ctrl-C).
@@ -123,53 +147,6 @@ func (c *Chat) prompt() {
 	}
 }
 
-// line handles one line typed; it reports whether to stop.
-func (c *Chat) line(ctx context.Context, line string) bool {
-	cmd := strings.Fields(line)
-	if len(cmd) > 0 && strings.HasPrefix(cmd[0], "/") && len(cmd[0]) > 1 {
-		switch cmd[0] {
-		case "/quit", "/exit":
-			return true
-		case "/reset":
-			if err := c.rt.Reset(ctx, c.Conversation); err != nil {
-				c.errorf("%v", err)
-			} else {
-				c.note("(conversation reset)")
-			}
-			return false
-		case "/state":
-			c.state(ctx)
-			return false
-		case "/lang":
-			if len(cmd) != 2 {
-				c.errorf("usage: /lang LANG (%s)", strings.Join(c.rt.Program().Languages, ", "))
-				return false
-			}
-			if err := c.rt.SetLang(ctx, c.Conversation, cmd[1]); err != nil {
-				c.errorf("%v", err)
-				return false
-			}
-			c.Lang = cmd[1]
-			c.note("(language: " + cmd[1] + ")")
-			return false
-		}
-	}
-	in := engine.Inbound{Conversation: c.Conversation, User: c.User, Verified: c.Verified && c.User != "",
-		Channel: Channel, Lang: c.Lang, Text: line}
-	c.mu.Lock()
-	if k, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && k >= 1 && k <= len(c.choices) {
-		in.Choice, in.Text = c.choices[k-1].Value, c.choices[k-1].Label
-	}
-	c.mu.Unlock()
-	tr, err := c.rt.Handle(ctx, in)
-	if err != nil {
-		c.errorf("%s", engine.ErrMessage(err))
-		return false
-	}
-	c.show(tr.Messages)
-	return false
-}
-
 // show prints the bot's messages, buttons as a numbered list.
 func (c *Chat) show(ms []engine.Outbound) {
 	c.mu.Lock()
@@ -212,37 +189,6 @@ func (c *Chat) Send(_ context.Context, o engine.Outbound) error {
 // Note prints a line of the terminal's own (dimmed on a terminal), such as
 // what an embedding program wants the person at the keyboard to know.
 func (c *Chat) Note(s string) { c.note(s) }
-
-func (c *Chat) state(ctx context.Context) {
-	conv, err := c.rt.Conversation(ctx, c.Conversation)
-	if err != nil {
-		c.errorf("%s", engine.ErrMessage(err))
-		return
-	}
-	s, _ := c.rt.Session(ctx, c.Conversation)
-	type frame struct {
-		Flow string         `json:"flow"`
-		Step int            `json:"step"`
-		Mode string         `json:"mode"`
-		Vars map[string]any `json:"vars,omitempty"`
-	}
-	out := struct {
-		*engine.Conversation
-		Stack   []frame `json:"stack"`
-		Version string  `json:"version"`
-		Turns   int     `json:"turns"`
-	}{Conversation: conv, Stack: []frame{}}
-	if s != nil {
-		out.Version, out.Turns = s.Version, s.Turns
-		for _, f := range s.Stack {
-			out.Stack = append(out.Stack, frame{f.Flow, f.Step, [...]string{"running", "asking", "waiting", "handoff"}[f.Mode%4], f.Vars.Map()})
-		}
-	}
-	b, _ := json.MarshalIndent(out, "", "  ")
-	c.mu.Lock()
-	fmt.Fprintln(c.Out, string(b))
-	c.mu.Unlock()
-}
 
 func (c *Chat) note(s string) {
 	c.mu.Lock()

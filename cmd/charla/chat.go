@@ -37,8 +37,10 @@ func runChat(ctx context.Context, args []string, io stdio) int {
 	mocks := fs.String("mocks", "", "answer the bot's actions with the mocks of the conversation test of this name (DIR/tests), as charla test does")
 	fs.Usage = func() {
 		fmt.Fprintln(io.err, "usage: charla chat DIR [--data DATADIR | --memory] [--user ID [--verified]] [--lang es] [--mocks TEST]")
-		fmt.Fprintln(io.err, "commands: "+terminal.Help)
 		fs.PrintDefaults()
+		fmt.Fprintln(io.err, "\nIn the chat, the "+terminal.Commands())
+		fmt.Fprintln(io.err, "The conversation is kept in DATADIR: a second chat goes on with it (it says so on stderr).\n"+
+			"Piped (stdin not a terminal), stdout holds only the conversation: no prompt, no colours; notes go to stderr.")
 	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -90,7 +92,15 @@ func runChat(ctx context.Context, args []string, io stdio) int {
 		return 1
 	}
 	c := &terminal.Chat{In: io.in, Out: io.out, Err: io.err, TTY: terminal.IsTerminal(io.in), Name: "charla chat",
-		User: *user, Verified: *verified, Lang: *lang, Conversation: *convID}
+		User: *user, Verified: *verified, Lang: *lang, Conversation: *convID,
+		// charla chat serves no agent console: a hand-off is a dead end here.
+		NoAgents: true,
+		AgentsHint: fmt.Sprintf("To try the hand-off with a person, run `charla serve %s` and ask for one in its web chat (http://localhost:8080/)"+
+			" while an agent is signed in at http://localhost:8080/agent.", pos[0]),
+	}
+	if !*inMemory {
+		c.Saved = displayPath(*data)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var timers sync.WaitGroup
 	timers.Go(func() { rt.Run(ctx) }) // reminders and wait timeouts while chatting
@@ -104,6 +114,16 @@ func runChat(ctx context.Context, args []string, io stdio) int {
 		return 1
 	}
 	return 0
+}
+
+// displayPath is dir as a person would type it: ./charla-data for a
+// relative charla-data.
+func displayPath(dir string) string {
+	dir = filepath.Clean(dir)
+	if filepath.IsAbs(dir) || dir == "." || dir == ".." || strings.HasPrefix(dir, "."+string(filepath.Separator)) || strings.HasPrefix(dir, ".."+string(filepath.Separator)) {
+		return dir
+	}
+	return "." + string(filepath.Separator) + dir
 }
 
 // goActionsNote says, once, which of the bot's actions are Go functions

@@ -54,7 +54,7 @@ steps:
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, s := range []string{"¿Qué color?\n  1. Rojo\n  2. Azul\n", "Elegiste blue.\n", `"status": "bot"`, "(conversation reset)"} {
+	for _, s := range []string{"¿Qué color?\n  1. Rojo\n  2. Azul\n", "Elegiste blue.\n", "status: bot, the bot answers\n", "(conversation reset)"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("missing %q in:\n%s", s, out)
 		}

@@ -95,6 +95,15 @@ func (c *compiler) compileFlow(d *flowDecl) {
 	for _, x := range d.steps {
 		e.step(x)
 	}
+	if n := len(e.steps); len(e.pending) > 0 && n > 0 && !terminal(e.steps[n-1]) {
+		// The main line ends the flow: it must not run on into the blocks
+		// placed after it.
+		at := node{d.f, nil}
+		if len(d.steps) > 0 {
+			at = d.steps[len(d.steps)-1]
+		}
+		e.emit(&engine.End{}, at, true)
+	}
 	for len(e.pending) > 0 {
 		b := e.pending[0]
 		e.pending = e.pending[1:]

@@ -319,14 +319,12 @@ func TestWebChatGreetingAndPhoto(t *testing.T) {
 	expect("Para cuidar tus datos, necesito confirmar que el pedido A1001 es tuyo.")
 	send(map[string]any{"type": "message", "text": "ana@example.com", "id": "2"})
 	expect("¡Gracias! Correo confirmado.")
-	expect("¿Por qué quieres devolver Runner Pro?")
-	send(map[string]any{"type": "choice", "value": "defect", "id": "3"})
-	expect("Envíame una foto del producto donde se vea el defecto 📷")
+	expect("Envíame una foto del producto donde se vea el defecto 📷") // the reason was in the first message
 	// A 1×1 PNG.
 	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-	send(map[string]any{"type": "attachment", "data": png, "name": "suela.png", "mime": "image/png", "id": "4"})
+	send(map[string]any{"type": "attachment", "data": png, "name": "suela.png", "mime": "image/png", "id": "3"})
 	expect("Abro la devolución de Runner Pro del pedido A1001.")
-	send(map[string]any{"type": "choice", "value": "yes", "id": "5"})
+	send(map[string]any{"type": "choice", "value": "yes", "id": "4"})
 	expect("¡Listo! Tu devolución es la RT-0001.")
 	expect("¿Cómo calificarías mi ayuda, de 1 a 5?")
 }

@@ -140,3 +140,116 @@ func TestLaterSlotFilledFromNonAnswer(t *testing.T) {
 	h.expect("e", "A1002", "¿Qué talla?")
 	h.expect("e", "43", "¿Cambio A1002 a la 43?")
 }
+
+func TestNoneOfThem(t *testing.T) {
+	for _, in := range []string{"no", "No.", "ninguna", "ninguna de las dos", "no me sirve ninguna", "no, gracias",
+		"nop", "none of them", "neither", "ninguno me gusta", "no quiero ninguna", "I don't want any", "nada"} {
+		if !engine.NoneOfThem(in) {
+			t.Errorf("NoneOfThem(%q) = false", in)
+		}
+	}
+	for _, in := range []string{"", "sí", "no sé", "no, la 44", "no, cancela", "no tengo el número", "la de la izquierda",
+		"gracias", "de las dos", "no me acuerdo", "don", "i want the one of the left"} {
+		if engine.NoneOfThem(in) {
+			t.Errorf("NoneOfThem(%q) = true", in)
+		}
+	}
+}
+
+// A "no" at a question with options that is not a yes/no one refuses the
+// options: without on_none the options come again, listed and as buttons,
+// with the way out, as a try of the question.
+func TestNoneOfTheOptions(t *testing.T) {
+	p := pickBot("43", "45")
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "empezar", "¿Qué tema?")
+	tr := h.expect("c", "ninguna de las dos", "Estas son las opciones que tengo: Estado o Factura. Elige una.")
+	if got := tr.Messages[0].Choices; len(got) != 2 || got[1].Value != "factura" || tr.Conversation.Flow != "pick" {
+		t.Fatalf("choices %+v, flow %q", got, tr.Conversation.Flow)
+	}
+	h.expect("c", "factura", "¿Te sirve alguna?")
+	h.expect("c", "no", "Estas son las opciones que tengo: 43 o 45. Elige una.")
+	h.expect("c", "no sé", "No reconozco esa talla.", "¿Te sirve alguna?") // not a refusal: an invalid answer
+	// Refused to the last try: the flow is left (no fallback: the message
+	// was understood).
+	if tr := h.expect("c", "no", "De acuerdo, lo dejamos aquí."); tr.Conversation.Flow != "" {
+		t.Fatalf("the third try ends the question: flow %q", tr.Conversation.Flow)
+	}
+	evs, _ := h.rt.Events(context.Background(), 0, 0)
+	if !hasEvent(evs, engine.EvFlowAbandoned, "pick", "none:size") || hasEvent(evs, engine.EvFallback, "", "") {
+		t.Fatalf("events: %+v", evs)
+	}
+	// "no, la 45" is an answer.
+	h.expect("d", "empezar", "¿Qué tema?")
+	h.expect("d", "estado", "¿Te sirve alguna?")
+	h.expect("d", "no, la 45", "estado 45")
+
+	// With a cancel flow the way out is said; in English too.
+	p.Flows = append(p.Flows, &engine.Flow{Name: "cancel", System: true, Triggers: engine.Triggers{Keywords: []string{"cancelar", "cancel"}},
+		Steps: []engine.Step{&engine.Say{Message: msg("Lo dejamos.")}}})
+	p.System = map[engine.SystemRole]string{engine.SysCancel: "cancel"}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h = newHarness(t, p, withNLU(p))
+	h.expect("c", "empezar", "¿Qué tema?")
+	h.expect("c", "no", "Estas son las opciones que tengo: Estado o Factura. Elige una, o escribe «cancelar» si prefieres dejarlo.")
+	h.expect("c", "cancelar", "Lo dejamos.")
+	h.expect("e", "start", "¿Qué tema?")
+	if err := h.rt.SetLang(context.Background(), "e", "en"); err != nil {
+		t.Fatal(err)
+	}
+	h.expect("e", "none of them", `These are the options I have: Estado or Factura. Pick one, or type "cancel" if you'd rather leave it.`)
+
+	// The question's exhausted steps, when it has them, take the last try.
+	ask := p.Flow("pick").Steps[1].(*engine.Ask)
+	ask.Exhausted = len(p.Flow("pick").Steps)
+	p.Flow("pick").Steps = append(p.Flow("pick").Steps, &engine.Say{Message: msg("Te paso con alguien.")})
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h = newHarness(t, p, withNLU(p))
+	h.expect("c", "empezar", "¿Qué tema?")
+	h.expect("c", "estado", "¿Te sirve alguna?")
+	h.expect("c", "no", "Estas son las opciones que tengo: 43 o 45. Elige una, o escribe «cancelar» si prefieres dejarlo.")
+	h.expect("c", "ninguna", "Estas son las opciones que tengo: 43 o 45. Elige una, o escribe «cancelar» si prefieres dejarlo.")
+	h.expect("c", "no", "Te paso con alguien.")
+
+	// A yes/no question's "no" is its answer.
+	sb := sizeBot()
+	hs := newHarness(t, sb, withNLU(sb))
+	hs.expect("c", "quiero cambiar la talla", txtAskOrder)
+	hs.expect("c", "A1234", txtAskSize)
+	hs.expect("c", "43", "Confirm the exchange of order A1234 to size 43?")
+	hs.expect("c", "no", txtCancelled)
+}
+
+// An ask step's on_none steps take a refusal of its options.
+func TestOnNone(t *testing.T) {
+	p := pickBot("43", "45")
+	f := p.Flow("pick")
+	ask := f.Steps[1].(*engine.Ask)
+	ask.OnNone = len(f.Steps)
+	f.Steps = append(f.Steps,
+		&engine.Say{Message: msg("Entiendo: ninguna te sirve. ¿Quieres que te avise cuando llegue tu talla?")},
+		&engine.End{Outcome: engine.OutcomeAbandoned})
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, p, withNLU(p))
+	h.expect("c", "empezar", "¿Qué tema?")
+	h.expect("c", "estado", "¿Te sirve alguna?")
+	tr := h.expect("c", "no me sirve ninguna", "Entiendo: ninguna te sirve. ¿Quieres que te avise cuando llegue tu talla?")
+	if tr.Conversation.Flow != "" {
+		t.Fatalf("flow %q", tr.Conversation.Flow)
+	}
+	// The question without on_none (the topic) still shows the options again.
+	h.expect("d", "empezar", "¿Qué tema?")
+	h.expect("d", "no", "Estas son las opciones que tengo: Estado o Factura. Elige una.")
+
+	// A target out of range is refused.
+	ask.OnNone = len(f.Steps) + 5
+	if err := p.Check(); err == nil {
+		t.Fatal("an on_none target out of range must be an error")
+	}
+}

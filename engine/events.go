@@ -27,7 +27,7 @@ const (
 	EvTurn          EventKind = "turn"           // a message handled: Intent, Confidence, Flow (waiting after it)
 	EvFlowStarted   EventKind = "flow_started"   // Flow started; Detail: how (trigger, call, start, digression, system role)
 	EvFlowCompleted EventKind = "flow_completed" // Flow ended by itself; Outcome
-	EvFlowAbandoned EventKind = "flow_abandoned" // Flow left unfinished; Detail: why (cancel, expired, closed, error, exhausted, replaced)
+	EvFlowAbandoned EventKind = "flow_abandoned" // Flow left unfinished; Detail: why (cancel, expired, closed, error, exhausted:SLOT, none:SLOT, replaced)
 	EvFallback      EventKind = "fallback"       // not understood; Value: consecutive count
 	EvKB            EventKind = "kb"             // answered from the knowledge base; Detail: the article id
 	EvHandoff       EventKind = "handoff"        // handed to a person; Detail: queue; Value: reason

@@ -216,6 +216,48 @@ func BareYes(text string) bool {
 	return saw
 }
 
+// noneWords refuse what is offered; noneWith go with them in a refusal
+// and say nothing more ("ninguna de las dos", "no me sirve ninguna", "none
+// of them", "no, gracias").
+var (
+	noneWords = map[string]bool{
+		"no": true, "nop": true, "nope": true, "nel": true, "nah": true, "ninguna": true, "ninguno": true,
+		"ningun": true, "ningunas": true, "ningunos": true, "nada": true, "tampoco": true, "ni": true,
+		"none": true, "neither": true, "nothing": true, "not": true, "nor": true, "dont": true, "❌": true, "👎": true,
+	}
+	noneWith = map[string]bool{
+		"de": true, "las": true, "los": true, "la": true, "el": true, "dos": true, "tres": true, "una": true,
+		"uno": true, "otra": true, "otro": true, "esas": true, "esos": true, "estas": true, "estos": true,
+		"ellas": true, "ellos": true, "opciones": true, "me": true, "sirve": true, "sirven": true,
+		"gusta": true, "gustan": true, "convence": true, "convencen": true, "quiero": true, "gracias": true,
+		"por": true, "favor": true, "verdad": true, "realmente": true, "pues": true,
+		"of": true, "them": true, "these": true, "those": true, "the": true, "one": true, "ones": true,
+		"options": true, "works": true, "work": true, "for": true, "i": true, "want": true, "don": true,
+		"any": true, "really": true, "thanks": true, "thank": true, "you": true,
+		"please": true,
+	}
+)
+
+// NoneOfThem reports whether a text refuses the options offered and says
+// nothing more: "no", "ninguna", "ninguna de las dos", "no me sirve
+// ninguna", "no, gracias", "none of them", "neither" — not "no sé", nor
+// "no, la 44", nor "no, cancela".
+func NoneOfThem(text string) bool {
+	n := Normalize(text)
+	saw := false
+	prev := ""
+	for w := range strings.FieldsSeq(n) {
+		switch {
+		case noneWords[w], w == "t" && prev == "don": // "don't" is "don t"
+			saw = true
+		case !noneWith[w]:
+			return false
+		}
+		prev = w
+	}
+	return saw
+}
+
 var numberWords = map[string]int{
 	"cero": 0, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
 	"ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14, "quince": 15,

@@ -407,13 +407,18 @@ type Say struct {
 // Ask waits for the value of a slot, unless it is already filled. The
 // prompt is said when the step is reached; Reprompt (or else Prompt) when
 // the flow resumes after a digression or an invalid answer. After the slot's
-// retries the flow moves to Exhausted.
+// retries the flow moves to Exhausted. A refusal of the options the
+// question offers ("no", "ninguna", "none of them") moves it to OnNone.
 type Ask struct {
 	StepMeta
 	Slot      string
 	Prompt    *Message
 	Reprompt  *Message
 	Exhausted int // a step index, or Default
+	// OnNone is the step a refusal of the question's options goes to; 0
+	// (no step before the question is ever its target): none, the runtime
+	// shows the options again with the way out, as a try of the question.
+	OnNone int
 }
 
 // Set assigns values to slots or flow variables.
@@ -732,6 +737,9 @@ func (p *Program) checkFlow(f *Flow, errs *checkErrors) {
 				f.asks[s.Slot] = i
 			}
 			target(s, "exhausted", s.Exhausted, true)
+			if s.OnNone != 0 {
+				target(s, "on_none", s.OnNone, false)
+			}
 		case *Set:
 			for _, a := range s.Assign {
 				if a.Name == "" {

@@ -399,7 +399,7 @@ func (t *turn) onText() {
 		if t.answerInterrupted() {
 			return
 		}
-		if t.whichOne(fr, f, ask) {
+		if t.whichOne(fr, f, ask) || t.noneOfThem(fr, f, ask) {
 			return
 		}
 		if t.route(true) {
@@ -514,6 +514,67 @@ func (t *turn) whichOne(fr *Frame, f *Flow, ask *Ask) bool {
 	es, en := "¿Cuál prefieres? Elige una de las opciones.", "Which one would you like? Pick one of the options."
 	if list := t.listOptions(opts); list != "" {
 		es, en = "¿Cuál prefieres: "+list+"?", "Which one would you like: "+list+"?"
+	}
+	t.emit(Entry{From: FromBot, Text: t.ownText(es, en), Choices: opts, At: t.now, Channel: t.s.Channel, Flow: f.Name})
+	return true
+}
+
+// noneOfThem answers a refusal of the options ("no", "ninguna", "no me
+// sirve ninguna", "none of them": see NoneOfThem) at a question with
+// options that is not a yes/no question: the flow goes to the ask step's
+// on_none steps when it has them; else the options are shown again,
+// listed and as buttons, with the way out ("Estas son las opciones que
+// tengo: 43 o 45. Elige una, o escribe «cancelar» si prefieres dejarlo."),
+// which counts as a try of the question. At its last try the question's
+// exhausted steps run when it has them; else the flow is abandoned
+// (detail none:<slot>) and the cancel flow runs. It reports whether it
+// handled the message.
+func (t *turn) noneOfThem(fr *Frame, f *Flow, ask *Ask) bool {
+	sl := t.p.slot(f, ask.Slot)
+	if sl == nil || sl.Type == SlotBoolean || !NoneOfThem(t.in.Text) {
+		return false
+	}
+	opts := t.answerOptions(fr, sl, ask)
+	switch {
+	case len(opts) == 0:
+		return false
+	case ask.OnNone > 0:
+		fr.Step, fr.Mode, fr.Tries, fr.Reprompt = ask.OnNone, ModeRunning, 0, false
+		t.answered = true
+		t.gotIt()
+		return true
+	case fr.Tries+1 >= t.retries(sl):
+		if ask.Exhausted >= 0 {
+			return false // the last try: the question's way out (invalidAnswer)
+		}
+		// Refused to the last try, with no way out declared: the flow is
+		// left, as the shopper was told they could (not the fallback of
+		// a message not understood).
+		t.gotIt()
+		left := t.popFrame()
+		ev := t.newEvent(EvFlowAbandoned, left.Flow, "none:"+ask.Slot)
+		ev.Outcome = OutcomeAbandoned
+		t.events = append(t.events, ev)
+		if cf := t.p.SystemFlow(SysCancel); cf != nil {
+			t.push(cf, t.overKind(), "none")
+		} else {
+			t.sayBuiltin(SysCancel)
+			t.afterPop(left)
+		}
+		return true
+	}
+	fr.Tries++
+	t.gotIt()
+	es, en := "Elige una de las opciones", "Please pick one of the options"
+	if list := t.listOptions(opts); len(opts) == 1 {
+		es, en = "La opción que tengo es "+list+". Elígela", "The option I have is "+list+". Pick it"
+	} else if list != "" {
+		es, en = "Estas son las opciones que tengo: "+list+". Elige una", "These are the options I have: "+list+". Pick one"
+	}
+	if t.p.SystemFlow(SysCancel) != nil {
+		es, en = es+", o escribe «cancelar» si prefieres dejarlo.", en+", or type \"cancel\" if you'd rather leave it."
+	} else {
+		es, en = es+".", en+"."
 	}
 	t.emit(Entry{From: FromBot, Text: t.ownText(es, en), Choices: opts, At: t.now, Channel: t.s.Channel, Flow: f.Name})
 	return true

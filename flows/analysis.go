@@ -18,9 +18,14 @@ func Successors(f *engine.Flow, i int) []int {
 	case *engine.Start, *engine.End:
 		return nil
 	case *engine.Ask:
+		out := []int{next}
 		if s.Exhausted >= 0 {
-			return []int{next, s.Exhausted}
+			out = append(out, s.Exhausted)
 		}
+		if s.OnNone > 0 {
+			out = append(out, s.OnNone)
+		}
+		return out
 	case *engine.Action:
 		if s.OnError >= 0 {
 			return []int{next, s.OnError}

@@ -11,7 +11,7 @@ import (
 
 // Pass 2: lowering a flow's nested YAML steps into the engine's flat state
 // machine. Guards and if/then/else become Branch and Goto steps; on_error,
-// exhausted and on_timeout blocks are emitted after the flow's main line,
+// exhausted, on_none and on_timeout blocks are emitted after the flow's main line,
 // each ending the flow unless it jumps elsewhere.
 
 type emitter struct {
@@ -252,7 +252,7 @@ var mainKeys = []string{"ask", "action", "call", "start", "goto", "handoff", "wa
 
 // needs lists keys that only make sense with another key in the step.
 var needs = []struct{ key, with string }{
-	{"then", "if"}, {"else", "if"}, {"reprompt", "ask"}, {"exhausted", "ask"},
+	{"then", "if"}, {"else", "if"}, {"reprompt", "ask"}, {"exhausted", "ask"}, {"on_none", "ask"},
 	{"into", "action|wait"}, {"on_error", "action"}, {"args", "action|call|start"},
 	{"priority", "handoff"}, {"note", "handoff"}, {"timeout", "wait"}, {"on_timeout", "wait"},
 }
@@ -465,6 +465,13 @@ func (e *emitter) ask(m *ymap) {
 			e.exhausted[sd] = l
 		}
 		e.ref(&a.Exhausted, l)
+	}
+	if m.has("on_none") {
+		if sd.s.Type == engine.SlotBoolean {
+			c.errN(m.key("on_none"), "on_none: %s is a yes/no question, whose no is its answer; branch on the slot instead", name)
+		} else {
+			e.ref(&a.OnNone, e.deferBlock(m.get("on_none")))
+		}
 	}
 	e.emit(a, m.key("ask"), false)
 }

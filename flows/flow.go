@@ -254,7 +254,7 @@ func (c *compiler) allSteps(d *flowDecl) []node {
 func isStep(sd *slotDecl) bool { return sd.m.has("ask") }
 
 // blockKeys hold nested steps.
-var blockKeys = []string{"then", "else", "on_error", "exhausted", "on_timeout"}
+var blockKeys = []string{"then", "else", "on_error", "exhausted", "on_none", "on_timeout"}
 
 // block returns the steps of a nested block: a list of steps or one step.
 func (c *compiler) block(x node) []node {
@@ -298,7 +298,7 @@ var slotTypeWords = map[string]string{
 
 // stepKeys are the keys a step may have.
 var stepKeys = append([]string{"id", "if", "then", "else", "say", "buttons", "image", "link", "template",
-	"ask", "reprompt", "exhausted",
+	"ask", "reprompt", "exhausted", "on_none",
 	"set", "action", "args", "into", "on_error", "call", "start", "goto",
 	"handoff", "priority", "note", "wait", "timeout", "on_timeout", "end"}, slotSpecKeys...)
 

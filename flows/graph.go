@@ -104,7 +104,11 @@ func (g *graph) flow(f *engine.Flow) {
 					e.label = "error"
 				}
 			case *engine.Ask:
-				if t == s.Exhausted && t != i+1 {
+				switch {
+				case t == i+1:
+				case t == s.OnNone:
+					e.label = "none"
+				case t == s.Exhausted:
 					e.label = "exhausted"
 				}
 			case *engine.Wait:

@@ -375,6 +375,9 @@ func TestOneIsNotAlwaysANumber(t *testing.T) {
 		{"which one?", nil, nil},
 		{"no one", nil, nil},
 		{"the other one", nil, nil},
+		{"this is one", nil, []float64{1}},
+		{"that's just one", nil, []float64{1}},
+		{"una x favor", nil, []float64{1}},
 		// the answer to a number question
 		{"una camisa", asked, []float64{1}},
 		{"un adulto", asked, []float64{1}},

@@ -68,12 +68,15 @@ var (
 		"minute hour day night week month year dollar euro pound buck")
 	// phraseGoesOn are words after a one that leave it a number: the
 	// phrase goes on without a noun.
-	phraseGoesOn = setOf("para por de del y o u con sin en a al que porfa porfis favor gracias pues nomas no si ya tambien igual menos nada " +
+	phraseGoesOn = setOf("para por de del y o u con sin en a al que porfa porfi porfis porfavor xfa x favor gracias pues nomas no si ya tambien igual menos nada " +
 		"for of and or with to at in on please pls plz thanks thank only too")
 	// oneModifiers may stand between a one and what it counts.
 	oneModifiers = setOf("sola solo solita solito mas single more")
 	// pronounBefore are the words that make "one" a pronoun ("the blue one").
 	pronounBefore = setOf("the this that which another other each every any no some what whichever")
+	// notAdjective are words between a determiner and "one" that leave it
+	// a number ("this is one", "that's just one").
+	notAdjective = setOf("is s was are be just exactly")
 )
 
 // oneRole tells what the one at word k of t is (see [role]).
@@ -83,12 +86,10 @@ func (t *text) oneRole(k int) role {
 	if k > 0 && ws[k-1].s == "cada" {
 		return rolePronoun
 	}
-	if w == "one" {
-		for p := k - 1; p >= 0 && p >= k-2; p-- {
-			if pronounBefore[ws[p].s] {
-				return rolePronoun
-			}
-		}
+	// "this one", "the blue one" (one adjective between), not "this is one"
+	if w == "one" && k > 0 && (pronounBefore[ws[k-1].s] ||
+		k > 1 && pronounBefore[ws[k-2].s] && !phraseGoesOn[ws[k-1].s] && !notAdjective[ws[k-1].s]) {
+		return rolePronoun
 	}
 	if w == "uno" {
 		return roleCount

@@ -253,3 +253,70 @@ func TestOnNone(t *testing.T) {
 		t.Fatal("an on_none target out of range must be an error")
 	}
 }
+
+func TestReadYesNoAnswerFirst(t *testing.T) {
+	for in, want := range map[string]bool{
+		"pues sí": true, "creo que no": false, "gracias, sí": true, "¿sí?": true, "ya": true, "Ya!": true,
+		"eso es": true, "eso": true, "ok, no": false, "vale, no gracias": false, "claro que no": false,
+		"claro que sí": true, "ya no": false, "todavía no": false, "sí, ¿cuánto tarda?": true,
+		"bueno, pero sí": true, "mmm no": false, "hola! sí por favor": true, "😊 sí": true, "sí quiero": true,
+	} {
+		got, ok := engine.ReadYesNo(in)
+		if !ok || got != want {
+			t.Errorf("ReadYesNo(%q) = %v, %v; want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"¿y ya llegó mi pedido?", "¿ya llegó mi pedido?", "ya llegó mi pedido", "eso no me sirve",
+		"¿no hay otra talla?", "¿y si lo cambio por la 44?", "quiero saber si ya salió", "la verdad es que sí y no",
+		"¿Ok y cuándo llega?", "listo el pedido?"} {
+		if v, ok := engine.ReadYesNo(in); ok {
+			t.Errorf("ReadYesNo(%q) = %v, want no answer", in, v)
+		}
+	}
+}
+
+// anywhereNLU is an understander that reads a yes in any "ya" of the
+// message, as a careless one would.
+type anywhereNLU struct{ kw engine.Understander }
+
+func (n anywhereNLU) Understand(ctx context.Context, q engine.Query) (*engine.Understanding, error) {
+	u, err := n.kw.Understand(ctx, q)
+	if err != nil || u == nil {
+		return u, err
+	}
+	rs := []rune(q.Text)
+	for i := 0; i+2 <= len(rs); i++ {
+		if string(rs[i:i+2]) == "ya" && (i == 0 || rs[i-1] == ' ' || rs[i-1] == '¿') {
+			u.Entities = append(u.Entities, engine.Entity{Entity: engine.EntityBoolean, Value: true, Text: "ya", Start: i, End: i + 2})
+		}
+	}
+	return u, nil
+}
+
+// At a yes/no question, a question that asks for something else is a
+// digression, not a yes, whatever yes the understander read in it.
+func TestQuestionIsNoYes(t *testing.T) {
+	p := sizeBot()
+	os := p.Flow("order_status")
+	os.Triggers.Keywords = append(os.Triggers.Keywords, "llego mi pedido")
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for name, nlu := range map[string]engine.Understander{"keyword": keyword.New(p), "anywhere": anywhereNLU{keyword.New(p)}} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, p, engine.Options{Understander: nlu})
+			h.expect("c", "quiero cambiar la talla", txtAskOrder)
+			h.expect("c", "A1234", txtAskSize)
+			h.expect("c", "43", "Confirm the exchange of order A1234 to size 43?")
+			tr := h.expect("c", "¿y ya llegó mi pedido?", "Tu pedido va en camino.", "Volviendo a tu cambio de talla:",
+				"Please answer si or no. Confirm the exchange of order A1234 to size 43?")
+			if tr.Conversation.Slots["confirmed"] != nil {
+				t.Fatalf("confirmed = %v", tr.Conversation.Slots["confirmed"])
+			}
+			h.expect("c", "¿ya llegó mi pedido?", "Tu pedido va en camino.", "Volviendo a tu cambio de talla:",
+				"Please answer si or no. Confirm the exchange of order A1234 to size 43?")
+			// A yes of its own clause is the answer.
+			h.expect("c", "ya, gracias", "Done! Order A1234 will be exchanged to size 43. You will receive an email with the return label.")
+		})
+	}
+}

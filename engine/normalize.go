@@ -127,56 +127,9 @@ var (
 // "perfecto, muchas gracias" — but not "sí, gracias" nor "no, gracias". At
 // a yes/no question it is no answer (the question is asked again).
 func AckClosing(text string) bool {
-	return ackClosing(Normalize(text))
-}
-
-// ackClosing is AckClosing of a normalised text.
-func ackClosing(n string) bool {
-	var ack, closing bool
-	for w := range strings.FieldsSeq(n) {
-		switch {
-		case closingWords[w]:
-			closing = true
-		case ackWords[w]:
-			ack = true
-		case yesWords[w] || noWords[w]:
-			return false // a real yes or no: "sí, gracias", "no gracias"
-		}
-	}
-	return ack && closing
-}
-
-// ReadYesNo reads a yes or no answer in Spanish or English ("sí", "claro
-// que sí", "no, gracias", "yes please"). ok is false when the text says
-// neither or both, or only acknowledges with thanks or a goodbye ("ok
-// gracias": see AckClosing).
-func ReadYesNo(text string) (yes, ok bool) {
-	n := Normalize(text)
-	if n == "" {
-		return false, false
-	}
-	if yes, ok := letterWords[n]; ok {
-		return yes, true
-	}
-	if ackClosing(n) {
-		return false, false
-	}
-	var sawYes, sawNo bool
-	for _, w := range strings.Fields(n) {
-		switch {
-		case yesWords[w]:
-			sawYes = true
-		case noWords[w]:
-			sawNo = true
-		}
-	}
-	if n == "de acuerdo" || n == "por supuesto" || n == "of course" || n == "esta bien" {
-		sawYes = true
-	}
-	if sawYes == sawNo {
-		return false, false
-	}
-	return sawYes, true
+	var sc ynScan
+	sc.scan(text)
+	return sc.ackClosing()
 }
 
 // affirmWords go with a yes in a bare affirmation ("sí, por favor", "claro

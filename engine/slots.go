@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // fill is a value a message offers for a slot.
@@ -167,9 +168,60 @@ func (t *turn) read(fr *Frame, f *Flow, ask *Ask, mode readMode) reading {
 			// "olvídalo", "quiero hablar con una persona" are not
 			// free-text answers nor a "no".
 			r.value = nil
+		} else if sl.Type == SlotBoolean && t.askedElsewhere(f, r.ent) {
+			r.value = nil
 		}
 	}
 	return r
+}
+
+// askedElsewhere reports whether a message read as a yes or no (from
+// entity ent, or -1) is rather a question that asks for something else:
+// "¿ya llegó mi pedido?" at "¿Lo confirmo?" starts the order status (a
+// digression), whatever yes an understander read in its "ya". A yes or no
+// that is its own clause ("sí, ¿y cuándo llega?", "¿sí?") stays the
+// answer; an understander's entity without a position is trusted.
+func (t *turn) askedElsewhere(f *Flow, ent int) bool {
+	if !isQuestion(t.in.Text) {
+		return false
+	}
+	if m := t.match(); m.article == nil && !t.triggersElsewhere(f) {
+		return false
+	}
+	if ent < 0 || t.u == nil || ent >= len(t.u.Entities) {
+		return false // ReadYesNo's own reading: the answer is its clause
+	}
+	e := t.u.Entities[ent]
+	return e.Start < e.End && !endsClause(t.in.Text, e.End)
+}
+
+// isQuestion reports whether a text asks: it has "¿" or ends with "?"
+// (before emoji and spaces).
+func isQuestion(s string) bool {
+	if strings.ContainsRune(s, '¿') {
+		return true
+	}
+	s = strings.TrimRightFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsSymbol(r) || r == '!' || r == '.' })
+	return strings.HasSuffix(s, "?")
+}
+
+// endsClause reports whether the text ends, or its clause does, at rune
+// offset end (spaces aside).
+func endsClause(s string, end int) bool {
+	i := 0
+	for _, r := range s {
+		if i >= end {
+			switch {
+			case unicode.IsSpace(r):
+				continue
+			case strings.ContainsRune(",.;:!?¡¿…", r):
+				return true
+			}
+			return false
+		}
+		i++
+	}
+	return true
 }
 
 // takes reports whether a reading would be taken: a correction, or a valid
@@ -341,7 +393,7 @@ func (t *turn) readPending(sl *Slot, fills []fill, mode readMode) (v any, generi
 			}
 		}
 	case SlotBoolean:
-		if ackClosing(t.normText()) {
+		if AckClosing(text) {
 			// "ok gracias", "ok thanks": thanks, not a yes — whatever
 			// the understander read in it.
 			return nil, false, -1

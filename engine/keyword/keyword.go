@@ -270,7 +270,7 @@ func builtins(text, norm string) []engine.Entity {
 			out = append(out, entity(engine.EntityEmail, text[loc[0]:loc[1]], text, loc[0], loc[1]))
 		}
 	}
-	if yes, ok := engine.ReadYesNo(norm); ok {
+	if yes, ok := engine.ReadYesNo(text); ok { // the raw text: its clauses and question marks count
 		out = append(out, engine.Entity{Entity: engine.EntityBoolean, Value: yes, Text: norm})
 	}
 	return out

@@ -171,7 +171,8 @@ var (
 		"por supuesto", "correcto", "exacto", "afirmativo", "listo", "perfecto", "aja", "eso", "asi es", "efectivamente", "seguro", "bueno", "buenisimo",
 		"yes", "yep", "yeah", "yea", "yup", "ya", "sure", "of course", "correct", "right", "absolutely", "definitely", "affirmative", "k", "kk", "alright", "👍", "👌", "✅"}
 	noWords = []string{"no", "nop", "nope", "nel", "nah", "naa", "na", "noo", "para nada", "negativo", "tampoco", "ni a palos", "ni loco", "ni loca", "de ninguna manera",
-		"no way", "never", "not really", "nunca", "jamas", "no gracias", "no thanks", "👎", "❌"}
+		"no way", "never", "not really", "nunca", "jamas", "no gracias", "no thanks", "👎", "❌",
+		"ya no", "todavia no", "aun no", "ahora no", "por ahora no", "claro que no", "not yet", "not now"}
 	// the two groups, no first, each indexed by the phrases' first word
 	boolGroups = [2]boolGroup{newBoolGroup(noWords, "no", false), newBoolGroup(yesWords, "si", true)}
 )
@@ -225,10 +226,16 @@ type boolWord struct {
 	start, end int
 }
 
-// booleans reads a yes or a no at the start of the message ("sí, esa es",
-// "nop", "de una"), or anywhere in a short message when the bot asked a
-// yes/no question. "si" without accent followed by more words is read as
-// "if", not "yes", unless a yes/no answer is expected.
+// booleans reads a yes or a no as the answer the message starts with,
+// after fillers and politeness ("sí, esa es", "nop", "de una", "pues sí",
+// "gracias, no"), by the engine's rules (see engine.ReadYesNo): a weak yes
+// ("ya", "eso", "bueno") and any answer in a question ("¿sí?") count only
+// alone in their clause — "¿y ya llegó mi pedido?" and "¿ya llegó?" hold
+// no yes; an acknowledgement ("ok", "vale") gives way to a yes or no in the
+// next clause ("ok, no"); a yes and a no in one clause say neither. A yes
+// not expected (no yes/no question pending) counts only as the first word,
+// and "si" without accent followed by more words is read as "if", not
+// "yes".
 func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 	if len(t.words) == 0 && len(t.fold) == 0 {
 		return nil
@@ -249,11 +256,12 @@ func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 	if ackClosing(ws) {
 		return nil // "ok gracias": thanks, not a yes
 	}
-	limit := 1
-	if expected || len(ws) <= 4 {
-		limit = len(ws)
-	}
-	for i := 0; i < limit && i < len(ws); i++ {
+	var cl clauses
+	cl.read(t, ws)
+	ws = ws[:cl.n]
+	var tentative []engine.Entity // an acknowledgement: "ok", "vale"
+	for i := 0; i < len(ws); {
+		found := false
 		for g := range boolGroups {
 			group := &boolGroups[g]
 			best := group.longest(ws, i)
@@ -268,10 +276,103 @@ func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 			if group.v && !expected && i > 0 {
 				continue
 			}
-			return []engine.Entity{t.entity(engine.EntityBoolean, group.v, first.start, last.end)}
+			if (group.v && best == 1 && engine.WeakYes(first.s) || cl.q[cl.c[i]]) && !cl.alone(ws, i, best) {
+				return tentative // "ya llegó", "¿no hay otra?": not the answer
+			}
+			if cl.contradicted(ws, i, best, group.v) {
+				return nil // "sí y no"
+			}
+			e := []engine.Entity{t.entity(engine.EntityBoolean, group.v, first.start, last.end)}
+			if group.v && best == 1 && ackWords[first.s] {
+				tentative, found = e, true // "ok, no": the no is the answer
+				i += best
+				break
+			}
+			return e
+		}
+		if !found {
+			if !engine.YesNoFiller(ws[i].s) {
+				break
+			}
+			i++
 		}
 	}
-	return nil
+	return tentative
+}
+
+// maxAnswerWords bounds the words read for a yes or no: the answer comes
+// first.
+const maxAnswerWords = 32
+
+// clauses are the clauses of a message's first words: c[i] is word i's
+// clause, q[k] whether clause k is a question ("¿…", "…?").
+type clauses struct {
+	c [maxAnswerWords]uint8
+	q [maxAnswerWords + 1]bool
+	n int // words read
+}
+
+func isClausePunct(r rune) bool {
+	switch r {
+	case '?', '¿', ',', '.', ';', ':', '!', '¡', '\n', '…':
+		return true
+	}
+	return false
+}
+
+func (cl *clauses) read(t *text, ws []boolWord) {
+	cl.n = min(len(ws), maxAnswerWords)
+	k, from := 0, 0
+	mark := func(to int) {
+		for _, r := range t.fold[from:to] {
+			if !isClausePunct(r) {
+				continue
+			}
+			if r == '?' {
+				cl.q[k] = true
+			}
+			if k < maxAnswerWords {
+				k++
+			}
+			if r == '¿' {
+				cl.q[k] = true
+			}
+		}
+	}
+	for i := 0; i < cl.n; i++ {
+		if ws[i].start > from {
+			mark(ws[i].start)
+		}
+		cl.c[i] = uint8(k)
+		from = max(from, ws[i].end)
+	}
+	if from < len(t.fold) {
+		mark(len(t.fold))
+	}
+}
+
+// alone reports whether the answer at words [i, i+n) is all its clause
+// says, besides companions ("eso es", "claro que sí", "sí, gracias").
+func (cl *clauses) alone(ws []boolWord, i, n int) bool {
+	for j := 0; j < cl.n; j++ {
+		if cl.c[j] == cl.c[i] && (j < i || j >= i+n) && !engine.YesNoCompanion(ws[j].s) {
+			return false
+		}
+	}
+	return true
+}
+
+// contradicted reports whether the clause of the answer at words [i, i+n)
+// also says the opposite ("sí y no").
+func (cl *clauses) contradicted(ws []boolWord, i, n int, v bool) bool {
+	for j := i + n; j < cl.n && cl.c[j] == cl.c[i]; j++ {
+		for g := range boolGroups {
+			if boolGroups[g].v != v && boolGroups[g].longest(ws, j) > 0 && !engine.WeakYes(ws[j].s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // An acknowledgement before thanks or a goodbye ("ok gracias", "dale,

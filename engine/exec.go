@@ -648,9 +648,15 @@ func (t *turn) fire(tm Timer) {
 		return
 	}
 	t.unschedule(tm.Kind)
-	if due, ok := t.inactiveDue(tm.Kind); ok && t.now.Before(due) {
-		t.schedule(tm.Kind, due) // the conversation was active since: later
-		return
+	if tm.Kind != TimerWait {
+		due, ok := t.inactiveDue(tm.Kind)
+		if !ok {
+			return // no longer applies (a question answered, a wait begun)
+		}
+		if t.now.Before(due) {
+			t.schedule(tm.Kind, due) // the conversation was active since: later
+			return
+		}
 	}
 	switch tm.Kind {
 	case TimerWait:
@@ -670,7 +676,7 @@ func (t *turn) fire(tm Timer) {
 			fr.Step++
 		}
 	case TimerReminder:
-		if t.s.Status != StatusBot || t.waitingFlow() == "" {
+		if t.s.Status != StatusBot || !t.asking() {
 			return
 		}
 		if f := t.p.SystemFlow(SysInactivity); f != nil {

@@ -409,3 +409,64 @@ func TestReminderCountsFromLastMessage(t *testing.T) {
 		t.Fatalf("sent %q", got)
 	}
 }
+
+// A flow parked at a wait step waits for the world, not for the shopper:
+// no "¿Sigues ahí?", and the conversation's silence (close_after,
+// session_ttl) counts from the end of the wait, so a wait of days reaches
+// its timeout branch, and a wait without one waits for its event.
+func TestWaitOutlivesInactivityTimers(t *testing.T) {
+	p := shippingBot()
+	p.Flows = append(p.Flows,
+		&engine.Flow{Name: "notify", Triggers: engine.Triggers{Keywords: []string{"avisame"}},
+			Steps: []engine.Step{
+				&engine.Say{Message: msg("Te aviso cuando salga.")},
+				&engine.Wait{Events: []string{"order_shipped"}, Timeout: 72 * time.Hour, OnTimeout: 3},
+				&engine.End{Outcome: engine.OutcomeResolved},
+				&engine.Say{Message: msg("Tu pedido aún no sale; te escribo cuando salga.")}, // 3
+			}},
+		&engine.Flow{Name: "forever", Triggers: engine.Triggers{Keywords: []string{"espero"}},
+			Steps: []engine.Step{
+				&engine.Wait{Events: []string{"paid"}, Into: "payment"},
+				&engine.Say{Message: msg("Pago recibido: {{ payment.amount }}.")},
+			}},
+	)
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	snd := &sender{}
+	h := newHarness(t, p, engine.Options{Senders: map[string]engine.Sender{"web": snd}})
+	ctx := context.Background()
+	if tr, err := h.rt.Handle(ctx, engine.Inbound{Conversation: "c1", User: "ana", Channel: "web", Text: "avisame"}); err != nil || texts(tr) != "Te aviso cuando salga." {
+		t.Fatalf("avisame: %v %v", texts(tr), err)
+	}
+	h.rt.Handle(ctx, engine.Inbound{Conversation: "c2", User: "luis", Channel: "web", Text: "espero"})
+	for i := 0; i < 71; i++ { // hour by hour: reminder, close and expiry would all have come due
+		h.clock.Add(time.Hour)
+		h.rt.FireTimers(ctx)
+	}
+	if got := snd.texts(); got != "" {
+		t.Fatalf("sent while waiting: %q", got)
+	}
+	for _, id := range []string{"c1", "c2"} {
+		if c, _ := h.rt.Conversation(ctx, id); c.Status != engine.StatusBot || c.Flow == "" {
+			t.Fatalf("%s ended while its flow waited: %+v", id, c)
+		}
+	}
+	h.clock.Add(time.Hour)
+	h.rt.FireTimers(ctx)
+	if got := snd.texts(); got != "Tu pedido aún no sale; te escribo cuando salga." {
+		t.Fatalf("at the wait's timeout: %q", got)
+	}
+	res, err := h.rt.Trigger(ctx, "luis", "paid", map[string]any{"amount": 30})
+	if err != nil || texts(&engine.Turn{Messages: res.Messages}) != "Pago recibido: 30." {
+		t.Fatalf("the event after 72 hours: %+v %v", res, err)
+	}
+	// After the wait, silence counts again: the conversation with nothing
+	// in progress is left alone; one at a question is reminded.
+	h.rt.Handle(ctx, engine.Inbound{Conversation: "c1", User: "ana", Channel: "web", Text: "mi nombre"})
+	h.clock.Add(5 * time.Minute)
+	h.rt.FireTimers(ctx)
+	if got := snd.texts(); !strings.HasSuffix(got, "¿Sigues ahí?") {
+		t.Fatalf("no reminder at a question after the wait: %q", got)
+	}
+}

@@ -1505,32 +1505,63 @@ func (t *turn) waitingFlow() string {
 // every message, which would cost a write to the timer index per turn:
 // one that comes due too early finds the conversation active again and
 // moves itself to the right time (see fire).
+//
+// The reminder is for a question left unanswered; a flow parked at a wait
+// step is waiting for the world (an event, or its own timeout), not for the
+// shopper, so it gets none, and its silence (close, expiry) counts from the
+// end of the wait (see silenceFrom).
 func (t *turn) scheduleTimers() {
 	s, st := t.s, t.p.settings
-	waiting := s.Status == StatusBot && t.waitingFlow() != ""
+	asking := s.Status == StatusBot && t.asking()
+	from, silent := t.silenceFrom()
 	if t.userTurn {
-		if waiting && st.ReminderAfter > 0 {
+		if asking && st.ReminderAfter > 0 {
 			t.scheduleBy(TimerReminder, s.LastActive.Add(st.ReminderAfter))
 		} else {
 			t.unschedule(TimerReminder)
 		}
-		if st.CloseAfter > 0 && s.Status != StatusAgent && s.Status != StatusClosed && (len(s.Stack) > 0 || s.Status == StatusQueued) {
-			t.scheduleBy(TimerClose, s.LastActive.Add(st.CloseAfter))
+		if silent && st.CloseAfter > 0 && s.Status != StatusAgent && s.Status != StatusClosed && (len(s.Stack) > 0 || s.Status == StatusQueued) {
+			t.scheduleBy(TimerClose, from.Add(st.CloseAfter))
 		} else {
 			t.unschedule(TimerClose)
 		}
 	}
-	if !waiting {
+	if !asking {
 		t.unschedule(TimerReminder)
 	}
-	if s.Status == StatusClosed || s.Status == StatusAgent {
+	if !silent || s.Status == StatusClosed || s.Status == StatusAgent {
 		t.unschedule(TimerClose)
 	}
-	if len(s.Stack) > 0 && st.SessionTTL > 0 && s.Status != StatusAgent {
-		t.scheduleBy(TimerExpire, s.LastActive.Add(st.SessionTTL))
+	if silent && len(s.Stack) > 0 && st.SessionTTL > 0 && s.Status != StatusAgent {
+		t.scheduleBy(TimerExpire, from.Add(st.SessionTTL))
 	} else {
 		t.unschedule(TimerExpire)
 	}
+}
+
+// asking reports whether the flow on top waits for the answer to a question.
+func (t *turn) asking() bool {
+	top := t.s.Top()
+	return top != nil && top.Mode == ModeAsking
+}
+
+// silenceFrom returns the time from which the conversation's silence
+// counts for closing and expiry: its last activity, or, while the flow on
+// top is parked at a wait step, the end of that wait if it is later. A
+// wait without a timeout waits for its event however long it takes: no
+// silence counts then (false).
+func (t *turn) silenceFrom() (time.Time, bool) {
+	from := t.s.LastActive
+	if top := t.s.Top(); top != nil && top.Mode == ModeWaiting {
+		w, ok := t.s.Timer(TimerWait)
+		if !ok {
+			return time.Time{}, false
+		}
+		if w.Due.After(from) {
+			from = w.Due
+		}
+	}
+	return from, true
 }
 
 // scheduleBy makes sure a timer of the kind fires no later than due: an
@@ -1543,16 +1574,18 @@ func (t *turn) scheduleBy(kind TimerKind, due time.Time) {
 }
 
 // inactiveDue returns when an inactivity timer of the kind is really due
-// for the session as it is now.
+// for the session as it is now; false when it does not apply any more.
 func (t *turn) inactiveDue(kind TimerKind) (time.Time, bool) {
 	st := t.p.settings
 	switch kind {
 	case TimerReminder:
-		return t.s.LastActive.Add(st.ReminderAfter), st.ReminderAfter > 0
+		return t.s.LastActive.Add(st.ReminderAfter), st.ReminderAfter > 0 && t.asking()
 	case TimerClose:
-		return t.s.LastActive.Add(st.CloseAfter), st.CloseAfter > 0
+		from, ok := t.silenceFrom()
+		return from.Add(st.CloseAfter), ok && st.CloseAfter > 0
 	case TimerExpire:
-		return t.s.LastActive.Add(st.SessionTTL), st.SessionTTL > 0
+		from, ok := t.silenceFrom()
+		return from.Add(st.SessionTTL), ok && st.SessionTTL > 0
 	}
 	return time.Time{}, false
 }

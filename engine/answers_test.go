@@ -260,6 +260,7 @@ func TestReadYesNoAnswerFirst(t *testing.T) {
 		"eso es": true, "eso": true, "ok, no": false, "vale, no gracias": false, "claro que no": false,
 		"claro que sí": true, "ya no": false, "todavía no": false, "sí, ¿cuánto tarda?": true,
 		"bueno, pero sí": true, "mmm no": false, "hola! sí por favor": true, "😊 sí": true, "sí quiero": true,
+		"no, se me olvidó": false, "no me interesa": false, "no, lo sé": false,
 	} {
 		got, ok := engine.ReadYesNo(in)
 		if !ok || got != want {
@@ -268,7 +269,8 @@ func TestReadYesNoAnswerFirst(t *testing.T) {
 	}
 	for _, in := range []string{"¿y ya llegó mi pedido?", "¿ya llegó mi pedido?", "ya llegó mi pedido", "eso no me sirve",
 		"¿no hay otra talla?", "¿y si lo cambio por la 44?", "quiero saber si ya salió", "la verdad es que sí y no",
-		"¿Ok y cuándo llega?", "listo el pedido?"} {
+		"¿Ok y cuándo llega?", "listo el pedido?", "no sé", "No se", "mmm no lo sé", "no estoy segura", "no me acuerdo",
+		"no tengo idea", "pues no sé la verdad"} {
 		if v, ok := engine.ReadYesNo(in); ok {
 			t.Errorf("ReadYesNo(%q) = %v, want no answer", in, v)
 		}

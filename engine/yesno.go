@@ -19,7 +19,8 @@ import (
 //   - an acknowledgement ("ok", "vale", "dale") gives way to a yes or no in
 //     the next clause ("ok, no" is a no).
 //
-// A yes and a no in the same clause ("sí y no") say neither. The NLU's
+// A yes and a no in the same clause ("sí y no") say neither, and neither
+// does "I do not know" ("no sé", "no estoy seguro": see Unsure). The NLU's
 // entity extractor (nlu/entity) reads the same way, with these word lists.
 
 var (
@@ -44,6 +45,34 @@ var (
 	noPhrases = map[string][]string{"ya": {"no"}, "todavia": {"no"}, "aun": {"no"}, "ahora": {"no"},
 		"claro": {"que", "no"}, "por": {"ahora", "no"}, "not": {"yet"}}
 )
+
+// unsureAfterNo are what follows a "no" that says "I do not know", not
+// "no": "no sé", "no lo sé", "no estoy seguro", "no me acuerdo".
+var unsureAfterNo = map[string][]string{
+	"se": nil, "sabria": nil, "sabemos": nil, "recuerdo": nil, "idea": nil,
+	"lo": {"se"}, "estoy": {"seguro"}, "me": {"acuerdo"}, "tengo": {"idea"},
+}
+
+// Unsure reports whether the folded words w0 w1 w2 (of one clause; w1, w2
+// may be "") begin an "I do not know" ("no sé", "no lo sé", "no estoy
+// segura", "no me acuerdo", "no tengo idea"): at a yes/no question that is
+// no answer, not a no.
+func Unsure(w0, w1, w2 string) bool {
+	if w0 != "no" {
+		return false
+	}
+	rest, ok := unsureAfterNo[w1]
+	if !ok {
+		return false
+	}
+	if len(rest) == 0 {
+		return true
+	}
+	if w1 == "estoy" {
+		return w2 == "seguro" || w2 == "segura"
+	}
+	return w2 == rest[0]
+}
 
 // YesNoFiller reports whether a folded word may come before a yes or no
 // answer, or with it, without being part of what it says: a filler ("pues",
@@ -189,6 +218,16 @@ func (sc *ynScan) phraseAt(i int) (n int, yes bool) {
 	return 0, false
 }
 
+// sameClause returns the word k after word i if it is in word i's clause,
+// else "".
+func (sc *ynScan) sameClause(i, k int) string {
+	j := i + k
+	if j >= sc.nw || sc.w[j].clause != sc.w[i].clause {
+		return ""
+	}
+	return sc.word(j)
+}
+
 // follows reports whether the words after word i are rest, in its clause.
 func (sc *ynScan) follows(i int, rest []string) bool {
 	for k, r := range rest {
@@ -282,6 +321,9 @@ func ReadYesNo(text string) (yes, ok bool) {
 		}
 		if sc.contradicted(i, n, v) {
 			return false, false
+		}
+		if !v && Unsure(sc.word(i), sc.sameClause(i, 1), sc.sameClause(i, 2)) {
+			return false, false // "no sé": no answer
 		}
 		if v && ackWords[sc.word(i)] && n == 1 {
 			tentative, have = true, true // "ok, no": the no is the answer

@@ -282,6 +282,9 @@ func (x *Extractor) booleans(t *text, expected bool) []engine.Entity {
 			if cl.contradicted(ws, i, best, group.v) {
 				return nil // "sí y no"
 			}
+			if !group.v && engine.Unsure(first.s, cl.after(ws, i, 1), cl.after(ws, i, 2)) {
+				return nil // "no sé": no answer
+			}
 			e := []engine.Entity{t.entity(engine.EntityBoolean, group.v, first.start, last.end)}
 			if group.v && best == 1 && ackWords[first.s] {
 				tentative, found = e, true // "ok, no": the no is the answer
@@ -318,6 +321,16 @@ func isClausePunct(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// after returns the word k after word i when it is in word i's clause,
+// else "".
+func (cl *clauses) after(ws []boolWord, i, k int) string {
+	j := i + k
+	if j >= cl.n || j >= len(ws) || cl.c[j] != cl.c[i] {
+		return ""
+	}
+	return ws[j].s
 }
 
 func (cl *clauses) read(t *text, ws []boolWord) {

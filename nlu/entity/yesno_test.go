@@ -26,6 +26,12 @@ func TestYesNoIsTheAnswer(t *testing.T) {
 		{es, "quiero saber si ya salió", nil},
 		{es, "¿ok y cuándo llega?", nil},
 		{es, "la verdad es que sí y no", nil},
+		{es, "no sé", nil},
+		{es, "no lo se", nil},
+		{es, "no estoy segura", nil},
+		{es, "no me acuerdo", nil},
+		{es, "no me interesa", &no},
+		{es, "no, se me olvidó", &no},
 		{en, "is it there yet?", nil},
 		{en, "right, where is my order?", &yes}, // its own clause
 		{es, "ya", &yes},

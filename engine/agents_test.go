@@ -213,3 +213,36 @@ func TestTurnStarted(t *testing.T) {
 		t.Error("the first turn after closing did not start it afresh")
 	}
 }
+
+// A /start on Telegram or a web chat page opened again sends
+// conversation_start: while a person has the conversation (or it waits for
+// one) the bot's welcome must not run over it.
+func TestConversationStartDuringHandoff(t *testing.T) {
+	p := sizeBot()
+	p.Flows = append(p.Flows, &engine.Flow{Name: "welcome", Triggers: engine.Triggers{Events: []string{engine.EventConversationStart}},
+		Steps: []engine.Step{&engine.Say{Message: msg("¡Hola! ¿En qué te ayudo?")}}})
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	ag := &enderAgents{}
+	o := withNLU(p)
+	o.Agents = ag
+	h := newHarness(t, p, o)
+	ctx := context.Background()
+	start := engine.Inbound{Conversation: "c", User: "u", Channel: "test", Event: engine.EventConversationStart}
+	if tr, err := h.rt.Handle(ctx, start); err != nil || texts(tr) != "¡Hola! ¿En qué te ayudo?" {
+		t.Fatalf("first start: %q %v", texts(tr), err)
+	}
+	h.expect("c", "hablar con una persona", "Te paso con una persona.")
+	for _, status := range []engine.Status{engine.StatusQueued, engine.StatusAgent} {
+		if status == engine.StatusAgent {
+			if err := h.rt.Assign(ctx, "c", "maria"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tr, err := h.rt.Handle(ctx, start)
+		if err != nil || texts(tr) != "" || tr.Conversation.Status != status {
+			t.Fatalf("start while %s: %q, status %s, %v", status, texts(tr), tr.Conversation.Status, err)
+		}
+	}
+}

@@ -326,6 +326,9 @@ func (t *turn) dispatch() {
 			t.forward = &e
 			return
 		}
+		if in.Event == EventConversationStart {
+			return // a /start or a page opened again: the person has the conversation
+		}
 	}
 	switch {
 	case in.Event != "":

@@ -264,8 +264,15 @@ func (t *turn) abandonAll(why string) {
 // flow runs stops the turn with the runtime's own apology.
 func (t *turn) fail(f *Flow, step int, err error) {
 	detail := fmt.Sprintf("%s step %d: %v", f.Name, step, err)
+	var pos Pos
+	if step >= 0 && step < len(f.Steps) {
+		pos = f.Steps[step].Meta().Pos
+	}
+	if pos.IsValid() { // where the designer wrote it: "flows/reservas.yaml:23:7: reservas step 6: …"
+		detail = pos.String() + ": " + detail
+	}
 	t.event(EvError, f.Name, detail)
-	t.rt.log.Warn("flow failed", "conversation", t.s.ID, "flow", f.Name, "step", step, "err", err)
+	t.rt.log.Warn("flow failed", "conversation", t.s.ID, "flow", f.Name, "step", step, "pos", pos.String(), "err", err)
 	if t.failing {
 		t.abandonAll("error")
 		t.sayBuiltin(SysError)

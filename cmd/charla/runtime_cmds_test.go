@@ -248,7 +248,7 @@ steps:
 `)
 	code, out, errs := charla(t, "", "test", dir)
 	if code != 1 || !strings.HasSuffix(out, "1 passed, 1 failed\n") || !strings.Contains(out, "FAIL bad_start") ||
-		!strings.Contains(out, "start: main step 2: ") || strings.Contains(out, "caller_slots") {
+		!strings.Contains(out, "main.yaml:9:5: main step 2: ") || strings.Contains(out, "caller_slots") {
 		t.Fatalf("exit %d:\n%s%s", code, out, errs)
 	}
 }

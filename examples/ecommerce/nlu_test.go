@@ -31,6 +31,7 @@ var datasetLabel = map[string]string{
 	"kb:coupons":         "discount_coupon",
 	"kb:invoice":         "invoice",
 	"kb:stock":           "product_availability",
+	"kb:personal_data":   "oos", // privacy: no shop intent of the datasets
 	"bot_identity":       "oos", // chit-chat the bot answers without a shop intent
 	// A shopper without their order's number is asking about their order.
 	"forgot_order_number": "order_status",

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"hash/fnv"
+	"time"
 )
 
 // run executes steps until the bot waits for input (a question, a wait, a
@@ -498,7 +499,9 @@ func (t *turn) vars() map[string]any {
 	m[VarText] = t.in.Text
 	m[VarIntent] = t.intent
 	m[VarConfidence] = t.confidence
-	m[VarNow] = t.now.In(t.p.loc)
+	now := t.now.In(t.p.loc)
+	m[VarNow] = now
+	m[VarToday] = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, t.p.loc)
 	m[VarWaiting] = t.waitingFlow()
 	if t.profile != nil {
 		for _, v := range t.profile.Vars {

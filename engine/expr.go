@@ -33,6 +33,7 @@ const (
 	VarConfidence = "confidence" // number: the confidence of that intent
 	VarEvent      = "event"      // object: the data of the event that started the flow
 	VarNow        = "now"        // date: the current time in the bot's time zone
+	VarToday      = "today"      // date: today at midnight in the bot's time zone (a date answer's "hoy")
 	// VarWaiting names the flow waiting for the shopper's answer (a question
 	// or a wait) when the message arrived, "" when none: a trigger guard
 	// `waiting == ""` keeps a flow (a "yes" or "no" with nothing asked)
@@ -78,6 +79,7 @@ func Builtins() Env {
 		VarConfidence:  Number,
 		VarEvent:       ObjectOf(nil),
 		VarNow:         Date,
+		VarToday:       Date,
 		VarWaiting:     String,
 		VarSuggestions: ListOf(ChoiceType),
 		VarResumed:     String,

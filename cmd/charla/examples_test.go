@@ -20,7 +20,7 @@ func TestShopBotConversations(t *testing.T) {
 // TestSmallBotsConversations runs the conversation tests of the other bots
 // of the repository, so that they keep passing as the runtime changes.
 func TestSmallBotsConversations(t *testing.T) {
-	for _, dir := range []string{"../../examples/hello", "../../flows/testdata/valid/shop", "../../flows/testdata/orders"} {
+	for _, dir := range []string{"../../examples/hello", "../../flows/testdata/valid/shop", "../../flows/testdata/orders", "../../flows/testdata/booking"} {
 		code, out, errs := runCharla(t, "test", dir)
 		if code != 0 || !strings.HasSuffix(out, " passed, 0 failed\n") {
 			t.Errorf("charla test %s: exit %d\n%s%s", dir, code, out, errs)

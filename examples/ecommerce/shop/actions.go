@@ -89,9 +89,10 @@ func (s *Service) actGetCustomer(ctx context.Context, call engine.ActionCall) (a
 	orders := []any{}
 	for _, o := range v.Orders {
 		orders = append(orders, map[string]any{
-			"label":  fmt.Sprintf("%s · %s (%s)", o.ID, s.productName(o.Product, call.Lang), statusName(o.Status, call.Lang)),
-			"value":  o.ID,
-			"status": o.Status,
+			"label":   fmt.Sprintf("%s · %s (%s)", o.ID, s.productName(o.Product, call.Lang), statusName(o.Status, call.Lang)),
+			"value":   o.ID,
+			"status":  o.Status,
+			"product": s.productName(o.Product, call.Lang),
 		})
 	}
 	return map[string]any{"known": v.Known, "name": v.Name, "points": v.Points, "orders": orders}, nil

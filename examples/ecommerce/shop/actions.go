@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/charlabot/charla/engine"
@@ -93,9 +96,37 @@ func (s *Service) actGetCustomer(ctx context.Context, call engine.ActionCall) (a
 			"value":   o.ID,
 			"status":  o.Status,
 			"product": s.productName(o.Product, call.Lang),
+			"words":   s.productWords(o.Product),
 		})
 	}
 	return map[string]any{"known": v.Known, "name": v.Name, "points": v.Points, "orders": orders}, nil
+}
+
+// productWords returns the words a shopper may name a product by: those
+// of its names in every language, and its Words.
+func (s *Service) productWords(id string) []any {
+	p := s.data.Products[id]
+	if p == nil {
+		return []any{}
+	}
+	seen := map[string]bool{}
+	out := []any{}
+	add := func(w string) {
+		w = strings.ToLower(w)
+		if len([]rune(w)) >= 4 && !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	for _, lang := range slices.Sorted(maps.Keys(p.Name)) {
+		for _, w := range strings.Fields(p.Name[lang]) {
+			add(w)
+		}
+	}
+	for _, w := range p.Words {
+		add(w)
+	}
+	return out
 }
 
 func (s *Service) productName(id, lang string) string {

@@ -44,6 +44,10 @@ type Product struct {
 	Kind  string         `yaml:"kind"` // shoes | clothing
 	Price float64        `yaml:"price"`
 	Stock map[string]int `yaml:"stock"` // size → units
+	// Words are what shoppers call it, in any language ("tenis",
+	// "zapatillas", "sneakers"): a message that names one order's words
+	// points to that order.
+	Words []string `yaml:"words"`
 }
 
 // Sizes returns the product's sizes in their natural order.

@@ -374,6 +374,11 @@ func TestActions(t *testing.T) {
 	if c["known"] != true || c["name"] != "Ana" || len(orders) != 2 || orders[0].(map[string]any)["label"] != "A1002 · Andes jacket (on its way)" {
 		t.Fatalf("get_customer: %v", c)
 	}
+	// What a shopper may call each product: its names in both languages and its words.
+	jacket := orders[0].(map[string]any)
+	if jacket["product"] != "Andes jacket" || !reflect.DeepEqual(jacket["words"], []any{"andes", "jacket", "chaqueta", "chaquetas", "campera", "chamarra", "chompa"}) {
+		t.Fatalf("the jacket's product and words: %v", jacket)
+	}
 	_, err = call("create_exchange", map[string]any{"order": "A1001", "size": "43"}, anon)
 	if engine.ErrCode(err) != engine.EUnauthorized {
 		t.Fatalf("a stranger's exchange: %v", err)

@@ -410,9 +410,11 @@ func (s *Service) Lookup(c Caller, id string) (*Order, bool, error) {
 	return o, s.owns(c, o), nil
 }
 
-// NormalizeOrderID upper-cases an order id and drops a leading "#".
+// NormalizeOrderID upper-cases an order id and drops a leading "#" and
+// the spaces and dashes shoppers put in it ("a-1002", "A 1001").
 func NormalizeOrderID(id string) string {
-	return strings.ToUpper(strings.TrimPrefix(strings.TrimSpace(id), "#"))
+	id = strings.TrimPrefix(strings.TrimSpace(id), "#")
+	return strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(id))
 }
 
 // Email returns the customer email of an order, masked ("a***@example.com").

@@ -499,3 +499,14 @@ func TestSendOrderNumbers(t *testing.T) {
 		t.Errorf("action: %v, %v", res, err)
 	}
 }
+
+func TestNormalizeOrderID(t *testing.T) {
+	for in, want := range map[string]string{
+		"A1001": "A1001", "a1001": "A1001", "#a1002": "A1002", " # A1002 ": "A1002",
+		"a-1002": "A1002", "A 1001": "A1001", "z9999": "Z9999",
+	} {
+		if got := NormalizeOrderID(in); got != want {
+			t.Errorf("NormalizeOrderID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
